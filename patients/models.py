@@ -1,0 +1,335 @@
+"""The patient, their identity (INS), caregivers, consent, care team and shared timeline."""
+
+import datetime
+
+import pgtrigger
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from professionals.models import Organization, Professional
+from tsn.identifiers import validate_insee_commune, validate_nir
+from tsn.models import Commune, TimestampedModel
+
+
+class Patient(TimestampedModel):
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Femme")
+        MALE = "M", _("Homme")
+        UNDETERMINED = "I", _("Indéterminé")
+
+    class IdentityStatus(models.TextChoices):
+        PROVISIONAL = "provisional", _("Identité provisoire")
+        RETRIEVED = "retrieved", _("Identité récupérée")
+        VALIDATED = "validated", _("Identité validée")
+        QUALIFIED = "qualified", _("Identité qualifiée")
+
+    # The five strict traits of the INS (plus the NIR itself): changing one of them
+    # invalidates any identity check done so far.
+    STRICT_TRAITS = ("birth_last_name", "first_names", "birth_date", "sex", "birth_place_insee")
+    # RNIV: INSi retrieval and an identity document check, in either order, make it qualified.
+    IDENTITY_TRANSITIONS = {
+        IdentityStatus.PROVISIONAL: {IdentityStatus.RETRIEVED, IdentityStatus.VALIDATED},
+        IdentityStatus.RETRIEVED: {IdentityStatus.QUALIFIED, IdentityStatus.PROVISIONAL},
+        IdentityStatus.VALIDATED: {IdentityStatus.QUALIFIED, IdentityStatus.PROVISIONAL},
+        IdentityStatus.QUALIFIED: {IdentityStatus.PROVISIONAL},
+    }
+    STATUSES_WITH_INS = (IdentityStatus.RETRIEVED, IdentityStatus.QUALIFIED)
+
+    birth_last_name = models.CharField(_("nom de naissance"), max_length=100)
+    first_names = models.CharField(_("prénoms de naissance"), max_length=200)
+    used_last_name = models.CharField(_("nom utilisé"), max_length=100, blank=True)
+    used_first_name = models.CharField(_("prénom utilisé"), max_length=100, blank=True)
+    birth_date = models.DateField(_("date de naissance"))
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
+    birth_place_insee = models.CharField(
+        _("lieu de naissance (code INSEE)"), max_length=5, blank=True,
+        validators=[validate_insee_commune],
+    )
+    nir = models.CharField(
+        _("matricule INS (NIR)"), max_length=15, null=True, blank=True, unique=True,
+        validators=[validate_nir],
+    )
+    identity_status = models.CharField(
+        _("statut de l'identité"), max_length=12, choices=IdentityStatus.choices,
+        default=IdentityStatus.PROVISIONAL,
+    )
+    address = models.CharField(_("adresse"), max_length=250, blank=True)
+    commune = models.ForeignKey(
+        Commune, verbose_name=_("commune"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="patients",
+    )
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    gp = models.ForeignKey(
+        Professional, verbose_name=_("médecin traitant"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="gp_patients",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("compte patient"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="patient",
+    )
+
+    class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        indexes = [
+            models.Index(fields=["birth_last_name", "birth_date"], name="patient_name_birth"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(identity_status__in=["retrieved", "qualified"]) | Q(nir__isnull=False),
+                name="patient_ins_needs_nir",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_last_name} {self.display_first_name}"
+
+    @property
+    def display_last_name(self) -> str:
+        return self.used_last_name or self.birth_last_name
+
+    @property
+    def display_first_name(self) -> str:
+        return self.used_first_name or self.first_names.split(" ")[0]
+
+    @property
+    def ins(self) -> str:
+        """The INS may be shown and shared only when the identity is qualified."""
+        if self.identity_status == self.IdentityStatus.QUALIFIED and self.nir:
+            return self.nir
+        return ""
+
+    def age(self, on: datetime.date | None = None) -> int:
+        on = on or timezone.localdate()
+        before_birthday = (on.month, on.day) < (self.birth_date.month, self.birth_date.day)
+        return on.year - self.birth_date.year - before_birthday
+
+    def change_identity_status(self, new_status: str) -> None:
+        """Move the identity along the RNIV statuses; refuse an impossible step."""
+        allowed = self.IDENTITY_TRANSITIONS[self.IdentityStatus(self.identity_status)]
+        if new_status not in allowed:
+            raise ValidationError(
+                _("Passage impossible de « %(old)s » à « %(new)s ».")
+                % {
+                    "old": self.IdentityStatus(self.identity_status).label,
+                    "new": self.IdentityStatus(new_status).label,
+                },
+                code="identity_transition",
+            )
+        if new_status in self.STATUSES_WITH_INS and not self.nir:
+            raise ValidationError(
+                _("Une identité récupérée ou qualifiée exige un matricule INS."), code="ins_missing"
+            )
+        self.identity_status = new_status
+
+    def change_strict_traits(self, **traits: object) -> list[str]:
+        """Set strict traits (and the NIR); any real change drops the identity to provisional.
+
+        Returns the names of the fields that changed.
+        """
+        unknown = set(traits) - {*self.STRICT_TRAITS, "nir"}
+        if unknown:
+            raise ValueError(f"Not strict traits: {sorted(unknown)}")
+        changed = [name for name, value in traits.items() if getattr(self, name) != value]
+        for name in changed:
+            setattr(self, name, traits[name])
+        if changed:
+            self.identity_status = self.IdentityStatus.PROVISIONAL
+        return changed
+
+
+class Caregiver(TimestampedModel):
+    """A relative or friend who helps the patient; may be the trusted person."""
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.CASCADE, related_name="caregivers"
+    )
+    last_name = models.CharField(_("nom"), max_length=100)
+    first_name = models.CharField(_("prénom"), max_length=100)
+    relationship = models.CharField(_("lien avec le patient"), max_length=100)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    is_trusted_person = models.BooleanField(_("personne de confiance"), default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("compte"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="caregiver_of",
+    )
+    access_until = models.DateField(_("accès au dossier jusqu'au"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("aidant")
+        verbose_name_plural = _("aidants")
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ConsentRecord(models.Model):
+    """A dated statement of the patient: informed, objecting to sharing or to one person."""
+
+    class Kind(models.TextChoices):
+        INFORMATION_GIVEN = "information_given", _("Information délivrée au patient")
+        SHARING_OBJECTION = "sharing_objection", _("Opposition au partage")
+        PROFESSIONAL_OBJECTION = "professional_objection", _(
+            "Opposition à un professionnel nommé"
+        )
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.CASCADE, related_name="consents"
+    )
+    kind = models.CharField(_("nature"), max_length=30, choices=Kind.choices)
+    professional = models.ForeignKey(
+        Professional, verbose_name=_("professionnel visé"), null=True, blank=True,
+        on_delete=models.CASCADE, related_name="objections",
+    )
+    recorded_at = models.DateTimeField(_("recueilli le"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recueilli par"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    withdrawn_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
+    note = models.TextField(_("commentaire"), blank=True)
+
+    class Meta:
+        verbose_name = _("consentement ou opposition")
+        verbose_name_plural = _("consentements et oppositions")
+        indexes = [models.Index(fields=["patient", "kind"], name="consent_patient_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="professional_objection", professional__isnull=False)
+                | (~Q(kind="professional_objection") & Q(professional__isnull=True)),
+                name="consent_professional_iff_objection",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.recorded_at:%d/%m/%Y})"
+
+
+class CareTeamMember(models.Model):
+    """A professional in the patient's care team over a period."""
+
+    class Role(models.TextChoices):
+        GP = "gp", _("Médecin traitant")
+        NURSE = "nurse", _("Infirmier·ère")
+        PHARMACIST = "pharmacist", _("Pharmacien·ne")
+        SPECIALIST = "specialist", _("Médecin spécialiste")
+        HOSPITAL = "hospital", _("Équipe hospitalière")
+        PHYSIOTHERAPIST = "physiotherapist", _("Masseur-kinésithérapeute")
+        SOCIAL_WORKER = "social_worker", _("Travailleur social")
+        HOME_HELP = "home_help", _("Aide à domicile")
+        COORDINATOR = "coordinator", _("Coordinateur·rice")
+        OTHER = "other", _("Autre")
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.CASCADE, related_name="care_team"
+    )
+    professional = models.ForeignKey(
+        Professional, verbose_name=_("professionnel"), on_delete=models.CASCADE,
+        related_name="care_team_memberships",
+    )
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices)
+    read_only = models.BooleanField(_("lecture seule"), default=False)
+    start = models.DateField(_("début"), default=timezone.localdate)
+    end = models.DateField(_("fin"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membre de l'équipe de soins")
+        verbose_name_plural = _("membres de l'équipe de soins")
+        indexes = [
+            models.Index(fields=["professional", "patient"], name="careteam_professional"),
+            models.Index(fields=["patient"], name="careteam_patient"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="careteam_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional} ({self.get_role_display()})"
+
+    def is_active(self, on: datetime.date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.start <= on and (self.end is None or self.end >= on)
+
+
+@pgtrigger.register(
+    pgtrigger.Protect(name="timeline_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+)
+class TimelineEvent(models.Model):
+    """One entry of the shared timeline. Append-only: a mistake is corrected by a new event."""
+
+    class Kind(models.TextChoices):
+        CONSULTATION = "consultation", _("Consultation")
+        HOME_VISIT = "home_visit", _("Visite à domicile")
+        HOSPITAL_ADMISSION = "hospital_admission", _("Admission à l'hôpital")
+        HOSPITAL_TRANSFER = "hospital_transfer", _("Transfert hospitalier")
+        HOSPITAL_DISCHARGE = "hospital_discharge", _("Sortie d'hospitalisation")
+        EMERGENCY_VISIT = "emergency_visit", _("Passage aux urgences")
+        LAB_RESULT = "lab_result", _("Résultat de biologie")
+        IMAGING = "imaging", _("Imagerie")
+        DOCUMENT = "document", _("Document")
+        NOTE = "note", _("Note")
+        MESSAGE = "message", _("Message")
+        MEASUREMENT = "measurement", _("Mesure")
+        PATHWAY_STEP = "pathway_step", _("Étape de parcours")
+        TELE_EXPERTISE = "tele_expertise", _("Télé-expertise")
+        ENTERED_IN_ERROR = "entered_in_error", _("Saisie erronée")
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Saisie")
+        HL7 = "hl7", _("Message HL7")
+        FHIR = "fhir", _("API FHIR")
+        SYSTEM = "system", _("Plateforme")
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="timeline"
+    )
+    occurred_at = models.DateTimeField(_("date de l'événement"))
+    recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
+    kind = models.CharField(_("nature"), max_length=20, choices=Kind.choices)
+    author = models.ForeignKey(
+        Professional, verbose_name=_("auteur"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    title = models.CharField(_("titre"), max_length=200)
+    body = models.TextField(_("contenu"), blank=True)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.MANUAL
+    )
+    # The earlier event this one marks as entered in error.
+    corrects = models.ForeignKey(
+        "self", verbose_name=_("corrige"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="corrections",
+    )
+
+    class Meta:
+        verbose_name = _("événement du parcours")
+        verbose_name_plural = _("événements du parcours")
+        indexes = [
+            # Keyset pagination of one patient's timeline, newest first.
+            models.Index(
+                fields=["patient", "-occurred_at", "-id"], name="timeline_patient_keyset"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="entered_in_error", corrects__isnull=False)
+                | (~Q(kind="entered_in_error") & Q(corrects__isnull=True)),
+                name="timeline_correction_points_back",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d} {self.get_kind_display()} — {self.title}"

@@ -1,0 +1,178 @@
+"""The territory's directory: organisations, professionals, their roles, support services."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tsn.identifiers import validate_adeli, validate_finess, validate_rpps, validate_siret
+from tsn.models import Commune, TimestampedModel
+
+
+class Organization(TimestampedModel):
+    class Kind(models.TextChoices):
+        GP_PRACTICE = "gp_practice", _("Cabinet de médecine générale")
+        MSP = "msp", _("Maison de santé pluriprofessionnelle")
+        HEALTH_CENTRE = "health_centre", _("Centre de santé")
+        NURSING_PRACTICE = "nursing_practice", _("Cabinet infirmier")
+        HOSPITAL = "hospital", _("Établissement hospitalier")
+        EHPAD = "ehpad", _("EHPAD")
+        SSIAD = "ssiad", _("SSIAD")
+        HAD = "had", _("Hospitalisation à domicile")
+        PHARMACY = "pharmacy", _("Pharmacie")
+        LABORATORY = "laboratory", _("Laboratoire de biologie")
+        DAC = "dac", _("Dispositif d'appui à la coordination")
+        CPTS = "cpts", _("CPTS")
+        SOCIAL_SERVICE = "social_service", _("Service social")
+        HOME_HELP = "home_help", _("Service d'aide à domicile")
+        OTHER = "other", _("Autre")
+
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    name = models.CharField(_("raison sociale"), max_length=200)
+    finess = models.CharField(
+        _("numéro FINESS"), max_length=9, unique=True, null=True, blank=True,
+        validators=[validate_finess],
+    )
+    siret = models.CharField(
+        _("numéro SIRET"), max_length=14, blank=True, validators=[validate_siret]
+    )
+    address = models.CharField(_("adresse"), max_length=250, blank=True)
+    commune = models.ForeignKey(
+        Commune, verbose_name=_("commune"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="organizations",
+    )
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    mssante_address = models.EmailField(_("adresse MSSanté"), blank=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        indexes = [models.Index(fields=["kind"], name="organization_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Professional(TimestampedModel):
+    class Profession(models.TextChoices):
+        PHYSICIAN = "physician", _("Médecin")
+        NURSE = "nurse", _("Infirmier·ère")
+        PHARMACIST = "pharmacist", _("Pharmacien·ne")
+        PHYSIOTHERAPIST = "physiotherapist", _("Masseur-kinésithérapeute")
+        MIDWIFE = "midwife", _("Sage-femme")
+        DENTIST = "dentist", _("Chirurgien-dentiste")
+        DIETITIAN = "dietitian", _("Diététicien·ne")
+        PSYCHOLOGIST = "psychologist", _("Psychologue")
+        OCCUPATIONAL_THERAPIST = "occupational_therapist", _("Ergothérapeute")
+        SOCIAL_WORKER = "social_worker", _("Assistant·e de service social")
+        COORDINATOR = "coordinator", _("Coordinateur·rice de parcours")
+        HOME_HELP = "home_help", _("Aide à domicile")
+
+    rpps = models.CharField(
+        _("numéro RPPS"), max_length=11, unique=True, null=True, blank=True,
+        validators=[validate_rpps],
+    )
+    adeli = models.CharField(
+        _("numéro ADELI"), max_length=9, blank=True, validators=[validate_adeli]
+    )
+    last_name = models.CharField(_("nom"), max_length=100)
+    first_name = models.CharField(_("prénom"), max_length=100)
+    profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices)
+    specialty = models.CharField(_("spécialité"), max_length=100, blank=True)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    mssante_address = models.EmailField(_("adresse MSSanté"), blank=True)
+    accepts_new_patients = models.BooleanField(_("accepte de nouveaux patients"), default=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("compte"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="professional",
+    )
+
+    class Meta:
+        verbose_name = _("professionnel")
+        verbose_name_plural = _("professionnels")
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["profession", "last_name"], name="professional_prof_name")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def idnps(self) -> str:
+        """National identifier of a health professional: '8' + RPPS."""
+        return f"8{self.rpps}" if self.rpps else ""
+
+
+class PractitionerRole(models.Model):
+    """A professional working in an organisation, in a function, over a period."""
+
+    professional = models.ForeignKey(
+        Professional, verbose_name=_("professionnel"), on_delete=models.CASCADE,
+        related_name="roles",
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE,
+        related_name="practitioner_roles",
+    )
+    function = models.CharField(_("fonction"), max_length=100, blank=True)
+    start = models.DateField(_("début"), default=timezone.localdate)
+    end = models.DateField(_("fin"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("exercice")
+        verbose_name_plural = _("exercices")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="practitioner_role_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional} — {self.organization}"
+
+
+class SupportService(TimestampedModel):
+    """A service of the territory a patient can be referred to (DAC, home help, ...)."""
+
+    class Category(models.TextChoices):
+        COORDINATION = "coordination", _("Appui à la coordination (DAC)")
+        HOME_HELP = "home_help", _("Aide à domicile")
+        HOME_NURSING = "home_nursing", _("Soins infirmiers à domicile")
+        SOCIAL_ASSESSMENT = "social_assessment", _("Évaluation sociale")
+        GERIATRIC_EVALUATION = "geriatric_evaluation", _("Évaluation gériatrique")
+        THERAPEUTIC_EDUCATION = "therapeutic_education", _("Éducation thérapeutique")
+        PALLIATIVE_SUPPORT = "palliative_support", _("Soins palliatifs")
+        MEALS = "meals", _("Portage de repas")
+        CAREGIVER_RESPITE = "caregiver_respite", _("Répit des aidants")
+        MENTAL_HEALTH = "mental_health", _("Santé mentale")
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE,
+        related_name="support_services",
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    category = models.CharField(_("catégorie"), max_length=30, choices=Category.choices)
+    description = models.TextField(_("description"), blank=True)
+    eligibility = models.TextField(_("critères d'éligibilité"), blank=True)
+    communes = models.ManyToManyField(
+        Commune, verbose_name=_("communes couvertes"), blank=True, related_name="support_services"
+    )
+    capacity = models.PositiveIntegerField(_("capacité"), null=True, blank=True)
+    waiting_days = models.PositiveIntegerField(_("délai d'attente (jours)"), null=True, blank=True)
+    response_days = models.PositiveIntegerField(
+        _("délai de réponse attendu (jours)"), default=5
+    )
+    members = models.ManyToManyField(
+        Professional, verbose_name=_("coordinateurs"), blank=True,
+        related_name="support_services",
+    )
+
+    class Meta:
+        verbose_name = _("service d'appui")
+        verbose_name_plural = _("services d'appui")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

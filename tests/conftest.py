@@ -1,0 +1,98 @@
+"""Shared fixtures: small builders for the core objects, and one user per role."""
+
+import datetime
+import itertools
+
+import pytest
+from django.conf import settings
+
+from patients.models import CareTeamMember, Patient
+from professionals.models import Organization, Professional
+from tsn.identifiers import nir_key, with_luhn_key
+from tsn.models import Commune, User
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Tasks run in-process unless a test asks for the real worker (tests/worker.py)."""
+    from tsn.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str = User.Role.PROFESSIONAL, **fields) -> User:
+        n = next(_sequence)
+        fields.setdefault("email", f"user{n}@test.tsn.test")
+        return User.objects.create_user(
+            password=settings.TSN_DEMO_PASSWORD, role=role, **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def commune(db) -> Commune:
+    return Commune.objects.create(
+        insee_code="69123", name="Lyon", postcodes=["69001", "69003"],
+        latitude=45.76, longitude=4.84, population=520_000, sector="Lyon Centre",
+    )
+
+
+@pytest.fixture
+def organization(commune) -> Organization:
+    return Organization.objects.create(
+        kind=Organization.Kind.GP_PRACTICE, name="Cabinet des Lilas", commune=commune
+    )
+
+
+@pytest.fixture
+def make_professional(db, make_user):
+    def make(profession: str = Professional.Profession.PHYSICIAN, *, with_user: bool = True,
+             **fields) -> Professional:
+        n = next(_sequence)
+        role = (
+            User.Role.COORDINATOR
+            if profession == Professional.Profession.COORDINATOR
+            else User.Role.PROFESSIONAL
+        )
+        fields.setdefault("rpps", with_luhn_key(f"1{n:09d}"))
+        fields.setdefault("last_name", f"Martin{n}")
+        fields.setdefault("first_name", "Claire")
+        user = make_user(role=role) if with_user else None
+        return Professional.objects.create(profession=profession, user=user, **fields)
+
+    return make
+
+
+def valid_nir(first_13: str = "2850569123045") -> str:
+    return first_13 + nir_key(first_13)
+
+
+@pytest.fixture
+def make_patient(db, commune):
+    def make(**fields) -> Patient:
+        n = next(_sequence)
+        fields.setdefault("birth_last_name", f"DUPONT{n}")
+        fields.setdefault("first_names", "Marie Louise")
+        fields.setdefault("birth_date", datetime.date(1945, 5, 8))
+        fields.setdefault("sex", Patient.Sex.FEMALE)
+        fields.setdefault("commune", commune)
+        return Patient.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def care_team_member(make_patient, make_professional) -> CareTeamMember:
+    """A GP in the care team of a patient."""
+    gp = make_professional()
+    patient = make_patient(gp=gp)
+    return CareTeamMember.objects.create(
+        patient=patient, professional=gp, role=CareTeamMember.Role.GP
+    )

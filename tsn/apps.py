@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TsnConfig(AppConfig):
+    name = "tsn"
+    verbose_name = _("Plateforme et territoire")

