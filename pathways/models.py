@@ -46,7 +46,9 @@ class StepTemplate(models.Model):
         PREVIOUS_STEP = "previous_step", _("l'étape précédente")
 
     template = models.ForeignKey(
-        PathwayTemplate, verbose_name=_("modèle"), on_delete=models.CASCADE,
+        PathwayTemplate,
+        verbose_name=_("modèle"),
+        on_delete=models.CASCADE,
         related_name="steps",
     )
     order = models.PositiveSmallIntegerField(_("ordre"))
@@ -56,7 +58,9 @@ class StepTemplate(models.Model):
     )
     deadline_days = models.PositiveIntegerField(_("délai (jours)"))
     relative_to = models.CharField(
-        _("délai compté depuis"), max_length=20, choices=RelativeTo.choices,
+        _("délai compté depuis"),
+        max_length=20,
+        choices=RelativeTo.choices,
         default=RelativeTo.ENROLMENT,
     )
     required = models.BooleanField(_("obligatoire"), default=True)
@@ -86,19 +90,29 @@ class Pathway(TimestampedModel):
         Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="pathways"
     )
     template = models.ForeignKey(
-        PathwayTemplate, verbose_name=_("modèle (version)"), on_delete=models.PROTECT,
+        PathwayTemplate,
+        verbose_name=_("modèle (version)"),
+        on_delete=models.PROTECT,
         related_name="pathways",
     )
     status = models.CharField(
         _("statut"), max_length=10, choices=Status.choices, default=Status.PROPOSED
     )
     support_service = models.ForeignKey(
-        SupportService, verbose_name=_("service qui suit le patient"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="pathways",
+        SupportService,
+        verbose_name=_("service qui suit le patient"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pathways",
     )
     referent = models.ForeignKey(
-        Professional, verbose_name=_("coordinateur référent"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="referent_pathways",
+        Professional,
+        verbose_name=_("coordinateur référent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referent_pathways",
     )
     enrolled_on = models.DateField(_("date d'inclusion"), default=timezone.localdate)
     ended_on = models.DateField(_("date de fin"), null=True, blank=True)
@@ -137,13 +151,19 @@ class Step(models.Model):
         Pathway, verbose_name=_("parcours"), on_delete=models.CASCADE, related_name="steps"
     )
     template_step = models.ForeignKey(
-        StepTemplate, verbose_name=_("étape du modèle"), on_delete=models.PROTECT,
+        StepTemplate,
+        verbose_name=_("étape du modèle"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     due_on = models.DateField(_("échéance"), null=True, blank=True)
     assignee = models.ForeignKey(
-        Professional, verbose_name=_("responsable"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="assigned_steps",
+        Professional,
+        verbose_name=_("responsable"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_steps",
     )
     status = models.CharField(
         _("statut"), max_length=10, choices=Status.choices, default=Status.PLANNED
@@ -157,7 +177,8 @@ class Step(models.Model):
         ordering = ["pathway", "template_step__order"]
         indexes = [
             models.Index(
-                fields=["due_on"], name="step_open_due",
+                fields=["due_on"],
+                name="step_open_due",
                 condition=Q(status__in=["planned", "scheduled"]),
             ),
             models.Index(fields=["pathway"], name="step_pathway"),
@@ -214,8 +235,12 @@ class Alert(models.Model):
         _("statut"), max_length=15, choices=Status.choices, default=Status.OPEN
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("destinataire"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="assigned_alerts",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("destinataire"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_alerts",
     )
     dedupe_key = models.CharField(_("clé de dédoublonnage"), max_length=120)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
@@ -227,14 +252,16 @@ class Alert(models.Model):
         verbose_name_plural = _("alertes")
         indexes = [
             models.Index(
-                fields=["assignee", "-severity", "due_at"], name="alert_open_worklist",
+                fields=["assignee", "-severity", "due_at"],
+                name="alert_open_worklist",
                 condition=~Q(status="resolved"),
             ),
             models.Index(fields=["patient", "status"], name="alert_patient_status"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["dedupe_key"], condition=~Q(status="resolved"),
+                fields=["dedupe_key"],
+                condition=~Q(status="resolved"),
                 name="alert_one_unresolved_per_key",
             ),
         ]

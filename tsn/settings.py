@@ -179,6 +179,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Security headers --------------------------------------------------------------------
 HTTPS = env_bool("HTTPS", False)
@@ -242,10 +243,11 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     # No Redis: a broker that needs no server, shared by web, worker and beat via var/.
-    _broker_dir = VAR_DIR / "celery-broker"
+    _broker_dir = Path(env_str("CELERY_BROKER_DIR", str(VAR_DIR / "celery-broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     _broker_dir.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,16 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 from django.views.static import serve
 
 from tsn import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Public: the login page offers the language switch too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("comptes/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,124 @@
+"""Project-level pages. Like tsn.urls, this module sits above every app."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from pathways.caseload import assigned_open_steps, coordinator_caseload
+from pathways.indicators import territory_indicators
+from pathways.models import Pathway
+from patients.caseload import count_care_team_patients, count_gp_patients
+from patients.models import CareTeamMember, Patient
+from professionals.models import Organization, PractitionerRole, Professional
+from tsn.accounts import count_active_users_by_role
+from tsn.audit import record_access
+from tsn.models import AuditEvent, Territory, User
+from tsn.periods import in_effect_on
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "tsn/home.html")
+    """The landing page of the user's role."""
+    template_name, build_context = HOME_PAGES[request.user.role]
+    return render(request, template_name, build_context(request))
+
+
+def _coordinator_home(request: HttpRequest) -> dict[str, Any]:
+    professional = Professional.objects.filter(user=request.user).first()
+    if professional is None:
+        return {"professional": None}
+    return {
+        "professional": professional,
+        "support_services": list(professional.support_services.select_related("organization")),
+        "caseload": coordinator_caseload(professional, timezone.localdate()),
+    }
+
+
+def _professional_home(request: HttpRequest) -> dict[str, Any]:
+    today = timezone.localdate()
+    professional = (
+        Professional.objects.filter(user=request.user)
+        .prefetch_related(
+            Prefetch(
+                "roles",
+                queryset=PractitionerRole.objects.filter(in_effect_on(today))
+                .select_related("organization")
+                .order_by("organization__name"),
+                to_attr="current_roles",
+            )
+        )
+        .first()
+    )
+    if professional is None:
+        return {"professional": None}
+    is_physician = professional.profession == Professional.Profession.PHYSICIAN
+    return {
+        "professional": professional,
+        "care_team_patients": count_care_team_patients(professional, today),
+        "gp_patients": count_gp_patients(professional) if is_physician else None,
+        "steps": assigned_open_steps(professional, today),
+    }
+
+
+def _ars_home(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "territory": Territory.objects.order_by("pk").first(),
+        "indicators": territory_indicators(),
+    }
+
+
+def _admin_home(request: HttpRequest) -> dict[str, Any]:
+    users_by_role = count_active_users_by_role()
+    return {
+        "territory": Territory.objects.order_by("pk").first(),
+        "users_by_role": users_by_role,
+        "active_users": sum(count for _label, count in users_by_role),
+        "organizations": Organization.objects.count(),
+        "professionals": Professional.objects.count(),
+        "patients": Patient.objects.count(),
+    }
+
+
+def _patient_home(request: HttpRequest) -> dict[str, Any]:
+    patient = (
+        Patient.objects.filter(user=request.user)
+        .select_related("gp")
+        .prefetch_related(
+            Prefetch(
+                "care_team",
+                queryset=CareTeamMember.objects.filter(in_effect_on(timezone.localdate()))
+                .select_related("professional")
+                .order_by("professional__last_name", "professional__first_name"),
+                to_attr="active_care_team",
+            ),
+            Prefetch(
+                "pathways",
+                queryset=Pathway.objects.filter(status=Pathway.Status.ACTIVE)
+                .select_related("template", "referent")
+                .order_by("enrolled_on"),
+                to_attr="active_pathways",
+            ),
+        )
+        .first()
+    )
+    if patient is not None:
+        record_access(
+            request=request,
+            action=AuditEvent.Action.READ,
+            object_type="patient",
+            object_id=patient.pk,
+            patient_id=patient.pk,
+        )
+    return {"patient": patient}
+
+
+HOME_PAGES: dict[str, tuple[str, Callable[[HttpRequest], dict[str, Any]]]] = {
+    User.Role.COORDINATOR: ("tsn/home_coordinator.html", _coordinator_home),
+    User.Role.PROFESSIONAL: ("tsn/home_professional.html", _professional_home),
+    User.Role.ARS_ANALYST: ("tsn/home_ars.html", _ars_home),
+    User.Role.ADMINISTRATOR: ("tsn/home_admin.html", _admin_home),
+    User.Role.PATIENT: ("tsn/home_patient.html", _patient_home),
+}

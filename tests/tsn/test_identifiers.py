@@ -18,7 +18,9 @@ from tsn.identifiers import (
 # A NIR's first 13 characters: sex, birth year, month, département (2A/2B for Corsica),
 # commune, order number.
 nir_bodies = st.builds(
-    lambda sex, year, month, dept, commune, order: f"{sex}{year:02d}{month:02d}{dept}{commune:03d}{order:03d}",
+    lambda sex, year, month, dept, commune, order: (
+        f"{sex}{year:02d}{month:02d}{dept}{commune:03d}{order:03d}"
+    ),
     st.sampled_from("12"),
     st.integers(0, 99),
     st.integers(1, 12),
@@ -57,7 +59,9 @@ def test_nir_with_one_digit_changed_is_refused(body, position, digit):
         validate_nir(altered)
 
 
-@pytest.mark.parametrize("value", ["", "123", "2850569123045", "28505691230451A", "X85056912304512"])
+@pytest.mark.parametrize(
+    "value", ["", "123", "2850569123045", "28505691230451A", "X85056912304512"]
+)
 def test_nir_malformed(value):
     with pytest.raises(ValidationError):
         validate_nir(value)
@@ -116,7 +120,9 @@ def test_invalid_postcodes(value):
     assert "Code postal invalide" in str(excinfo.value)
 
 
-@pytest.mark.parametrize(("value", "ok"), [("69123", True), ("2A004", True), ("2C004", False), ("6912", False)])
+@pytest.mark.parametrize(
+    ("value", "ok"), [("69123", True), ("2A004", True), ("2C004", False), ("6912", False)]
+)
 def test_insee_commune(value, ok):
     if ok:
         validate_insee_commune(value)

@@ -1,0 +1,16 @@
+"""Periods with a start date and an optional end date (care-team memberships, roles)."""
+
+import datetime
+
+from django.db.models import Q
+
+
+def in_effect_on(day: datetime.date, prefix: str = "") -> Q:
+    """Rows whose period covers ``day``: started on or before it, not ended before it.
+
+    The SQL twin of ``CareTeamMember.is_active()``. ``prefix`` reaches a related period,
+    e.g. ``"care_team__"``.
+    """
+    return Q(**{f"{prefix}start__lte": day}) & (
+        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gte": day})
+    )
