@@ -23,7 +23,7 @@ COPY patients ./patients
 COPY pathways ./pathways
 COPY templates ./templates
 COPY static ./static
-COPY locale ./locale
+
 COPY manage.py ./
 RUN pip install -c constraints.txt . \
     && SECRET_KEY=build DATABASE_URL=postgresql://build@localhost/build \

@@ -44,10 +44,10 @@ format: install
 stop:
 	$(BIN)/python -c 'from pathlib import Path; from tsn.embedded_db import stop; print("stopped" if stop(Path("var/postgres").resolve()) else "not running")'
 
-## messages: refresh and compile the French translations
+## messages: refresh and compile the translation catalogues (tsn/locale)
 messages: install
-	$(MANAGE) makemessages --locale fr --ignore '.venv/*' --ignore 'var/*'
-	$(MANAGE) compilemessages --locale fr --ignore '.venv/*'
+	$(MANAGE) makemessages --locale fr --locale en --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*'
+	$(MANAGE) compilemessages --ignore '.venv/*'
 
 ## lock: record the versions of every dependency (CI and fresh installs use them)
 lock: install

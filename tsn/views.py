@@ -3,8 +3,10 @@
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -18,6 +20,17 @@ from tsn.accounts import count_active_users_by_role
 from tsn.audit import record_access
 from tsn.models import AuditEvent, Territory, User
 from tsn.periods import in_effect_on
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For the load balancer and docker compose: the process answers and reaches the database."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "database unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,422 @@
+"""The demo territory generator: consistency, variety, demo accounts, determinism.
+
+One tiny territory is built for the whole module (and removed afterwards); each test
+runs in a transaction rolled back at its end, so tests that rebuild it leave it intact.
+"""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from pathways.demo import DEMO_ACCOUNTS, seed_demo
+from pathways.demo.accounts import delete_demo_accounts
+from pathways.demo.bulk import truncate_app_tables
+from pathways.demo.generator import BULK_TABLES
+from pathways.models import Alert, Pathway, Step, StepTemplate
+from patients.models import CareTeamMember, ConsentRecord, Patient, TimelineEvent
+from professionals.models import Organization, PractitionerRole, Professional, SupportService
+from tsn.identifiers import (
+    validate_adeli,
+    validate_finess,
+    validate_insee_commune,
+    validate_nir,
+    validate_postcode,
+    validate_rpps,
+    validate_siret,
+)
+from tsn.models import Commune, Territory, User
+
+SCALE = 0.001
+SEED = 7
+TODAY = datetime.date(2026, 6, 15)
+DEMO = "@demo.tsn.test"
+OPEN_STEPS = [Step.Status.PLANNED, Step.Status.SCHEDULED]
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        counts = seed_demo(scale=SCALE, seed=SEED, today=TODAY)
+    yield counts
+    with django_db_blocker.unblock(), transaction.atomic():
+        truncate_app_tables()
+        delete_demo_accounts()
+
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo")]
+
+
+def active_on(day: datetime.date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}start__lte": day}) & (
+        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gte": day})
+    )
+
+
+def demo_professional(key: str) -> Professional:
+    return Professional.objects.get(user__email=f"{key}{DEMO}")
+
+
+def fingerprint() -> tuple:
+    """Digests of the patients and of the timelines, and the main counts."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT md5(string_agg(concat_ws('|', birth_last_name, first_names, nir, birth_date,"
+            " identity_status, gp_id), ',' ORDER BY id)) FROM patients_patient"
+        )
+        patients = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT md5(string_agg(concat_ws('|', patient_id, kind, title, occurred_at, author_id,"
+            " corrects_id), ',' ORDER BY id)) FROM patients_timelineevent"
+        )
+        events = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT md5(string_agg(concat_ws('|', pathway_id, status, due_on, done_at),"
+            " ',' ORDER BY id)) FROM pathways_step"
+        )
+        steps = cursor.fetchone()[0]
+    counts = tuple(model.objects.count() for model in BULK_TABLES)
+    return patients, events, steps, counts
+
+
+# --- Patients and care teams ----------------------------------------------------------
+
+
+def test_every_patient_has_a_gp_who_is_an_active_gp_member_of_the_care_team():
+    gp_membership = CareTeamMember.objects.filter(
+        active_on(TODAY),
+        patient=OuterRef("pk"),
+        professional=OuterRef("gp"),
+        role=CareTeamMember.Role.GP,
+    )
+
+    assert Patient.objects.count() == 150
+    assert not Patient.objects.filter(gp__isnull=True).exists()
+    assert not Patient.objects.exclude(Exists(gp_membership)).exists()
+    assert not Patient.objects.exclude(gp__specialty="Médecine générale").exists()
+    two_active_gps = (
+        CareTeamMember.objects.filter(active_on(TODAY), role=CareTeamMember.Role.GP)
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
+    assert not two_active_gps.exists()
+
+
+def test_care_teams_have_two_to_six_active_members_and_some_ended_ones():
+    sizes = Patient.objects.annotate(
+        n=Count("care_team", filter=active_on(TODAY, "care_team__"))
+    ).aggregate(smallest=Min("n"), largest=Max("n"))
+
+    assert sizes == {"smallest": 2, "largest": 6}
+    assert CareTeamMember.objects.filter(end__lt=TODAY).exists()
+    assert not CareTeamMember.objects.filter(end__lt=F("start")).exists()
+
+
+def test_nirs_are_valid_and_match_sex_birth_date_and_birthplace():
+    with_nir = list(Patient.objects.exclude(nir=None))
+
+    assert len(with_nir) > 100
+    for patient in with_nir:
+        validate_nir(patient.nir)
+        assert patient.nir[0] == {"M": "1", "F": "2"}[patient.sex]
+        assert patient.nir[1:5] == f"{patient.birth_date:%y%m}"
+        assert patient.nir[5:10] == patient.birth_place_insee
+        validate_insee_commune(patient.birth_place_insee)
+
+
+def test_identity_statuses_are_varied_and_ins_ones_carry_a_nir():
+    statuses = set(Patient.objects.values_list("identity_status", flat=True))
+
+    assert statuses == set(Patient.IdentityStatus.values)
+    assert not Patient.objects.filter(
+        identity_status__in=Patient.STATUSES_WITH_INS, nir__isnull=True
+    ).exists()
+    assert Patient.objects.filter(identity_status="provisional", nir__isnull=True).exists()
+
+
+def test_consent_is_recorded_for_most_patients_with_a_few_objections():
+    consents = ConsentRecord.objects.values("kind").annotate(n=Count("pk"))
+    by_kind = {row["kind"]: row["n"] for row in consents}
+
+    assert by_kind[ConsentRecord.Kind.INFORMATION_GIVEN] >= 0.8 * Patient.objects.count()
+    assert 1 <= by_kind[ConsentRecord.Kind.PROFESSIONAL_OBJECTION] < 10
+    assert 1 <= by_kind[ConsentRecord.Kind.SHARING_OBJECTION] < 10
+    assert not ConsentRecord.objects.filter(
+        kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION, professional__isnull=True
+    ).exists()
+    # Nobody objects to a professional still caring for them.
+    objected_member = CareTeamMember.objects.filter(
+        active_on(TODAY), patient=OuterRef("patient"), professional=OuterRef("professional")
+    )
+    assert not ConsentRecord.objects.filter(Exists(objected_member)).exists()
+
+
+# --- Directory -----------------------------------------------------------------------
+
+
+def test_identifiers_of_the_directory_are_valid():
+    rpps = list(Professional.objects.exclude(rpps=None).values_list("rpps", flat=True))
+    assert len(rpps) == len(set(rpps)) > 40
+    for number in rpps:
+        validate_rpps(number)
+    for number in Professional.objects.exclude(adeli="").values_list("adeli", flat=True):
+        validate_adeli(number)
+    for number in Organization.objects.exclude(finess=None).values_list("finess", flat=True):
+        validate_finess(number)
+    for number in Organization.objects.exclude(siret="").values_list("siret", flat=True):
+        validate_siret(number)
+    for commune in Commune.objects.all():
+        validate_insee_commune(commune.insee_code)
+        assert commune.insee_code[:2] in Territory.objects.get().departement_codes
+        for postcode in commune.postcodes:
+            validate_postcode(postcode)
+    assert not Organization.objects.filter(
+        kind__in=[Organization.Kind.HOSPITAL, Organization.Kind.PHARMACY], finess=None
+    ).exists()
+
+
+def test_the_territory_has_every_kind_of_organisation_profession_and_service():
+    assert set(Organization.objects.values_list("kind", flat=True)) == set(Organization.Kind.values)
+    assert set(Professional.objects.values_list("profession", flat=True)) == set(
+        Professional.Profession.values
+    )
+    assert set(SupportService.objects.values_list("category", flat=True)) == set(
+        SupportService.Category.values
+    )
+    assert Organization.objects.filter(kind=Organization.Kind.DAC).count() == 1
+    population = Commune.objects.aggregate(total=Sum("population"))["total"]
+    assert 1_400 <= population <= 2_000
+    assert not Professional.objects.exclude(
+        Exists(PractitionerRole.objects.filter(professional=OuterRef("pk"), end__isnull=True))
+    ).exists()
+
+
+def test_the_dac_covers_every_commune_and_its_coordinators_are_members():
+    dac = SupportService.objects.get(category=SupportService.Category.COORDINATION)
+
+    assert dac.organization.kind == Organization.Kind.DAC
+    assert dac.communes.count() == Commune.objects.count()
+    members = dac.members.all()
+    assert members.count() >= 3
+    assert not members.exclude(profession=Professional.Profession.COORDINATOR).exists()
+
+
+# --- Pathways, steps, alerts -------------------------------------------------------------
+
+
+def test_every_pathway_has_exactly_the_steps_of_its_template():
+    expected = (
+        StepTemplate.objects.filter(template=OuterRef("template"))
+        .order_by()
+        .values("template")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    pathways = Pathway.objects.annotate(n=Count("steps"), expected=Coalesce(Subquery(expected), 0))
+
+    assert pathways.count() > 100
+    assert not pathways.exclude(n=F("expected")).exists()
+    assert not Step.objects.exclude(template_step__template=F("pathway__template")).exists()
+
+
+def test_pathways_are_at_every_status_and_closed_ones_have_an_end_date():
+    assert set(Pathway.objects.values_list("status", flat=True)) == set(Pathway.Status.values)
+    closed = [Pathway.Status.COMPLETED, Pathway.Status.EXITED]
+    assert not Pathway.objects.filter(status__in=closed, ended_on=None).exists()
+    assert not Pathway.objects.exclude(status__in=closed).exclude(ended_on=None).exists()
+    assert not Pathway.objects.filter(ended_on__lt=F("enrolled_on")).exists()
+    assert not Pathway.objects.filter(Q(support_service=None) | Q(referent=None)).exists()
+    assert not Pathway.objects.exclude(
+        support_service__category=SupportService.Category.COORDINATION
+    ).exists()
+
+
+def test_steps_are_consistent_with_their_pathway_and_the_calendar():
+    assert set(Step.objects.values_list("status", flat=True)) == set(Step.Status.values)
+    assert not Step.objects.filter(status="done", done_at=None).exists()
+    assert not Step.objects.exclude(status="done").exclude(done_at=None).exists()
+    assert not Step.objects.filter(due_on=None).exists()
+    closed = [Pathway.Status.COMPLETED, Pathway.Status.EXITED]
+    assert not Step.objects.filter(pathway__status__in=closed, status__in=OPEN_STEPS).exists()
+    assert not Step.objects.filter(pathway__status="proposed").exclude(status="planned").exists()
+    done = Step.objects.filter(status="done")
+    assert not done.filter(done_at__date__lt=F("pathway__enrolled_on")).exists()
+    assert not done.filter(done_at__date__gt=F("pathway__ended_on")).exists()
+    assert not done.filter(done_at__date__gte=TODAY).exists()
+    overdue = Step.objects.filter(pathway__status="active", status__in=OPEN_STEPS, due_on__lt=TODAY)
+    assert overdue.exists()
+
+
+def test_alerts_are_at_every_status_with_unique_keys_while_unresolved():
+    assert set(Alert.objects.values_list("status", flat=True)) == set(Alert.Status.values)
+    duplicates = (
+        Alert.objects.exclude(status="resolved")
+        .values("dedupe_key")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
+    assert not duplicates.exists()
+    assert not Alert.objects.exclude(status="open").filter(acknowledged_at=None).exists()
+    assert not Alert.objects.filter(status="resolved", resolved_at=None).exists()
+    assert not Alert.objects.filter(resolved_at__lt=F("created_at")).exists()
+
+
+# --- Timeline ----------------------------------------------------------------------------
+
+
+def test_timelines_are_written_by_the_care_team_over_three_years():
+    events = TimelineEvent.objects.all()
+    per_patient = events.count() / Patient.objects.count()
+    member = CareTeamMember.objects.filter(
+        patient=OuterRef("patient"), professional=OuterRef("author")
+    )
+    referent = Pathway.objects.filter(patient=OuterRef("patient"), referent=OuterRef("author"))
+    span = events.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+
+    assert 110 <= per_patient <= 160
+    assert len(set(events.values_list("kind", flat=True))) >= 14
+    assert (
+        not events.exclude(author=None).exclude(Exists(member)).exclude(Exists(referent)).exists()
+    )
+    assert span["first"].date() >= TODAY - datetime.timedelta(days=3 * 365 + 30)
+    assert span["last"].date() < TODAY
+    assert not events.filter(recorded_at__lt=F("occurred_at")).exists()
+
+
+def test_corrections_point_back_to_an_event_of_the_same_patient():
+    corrections = TimelineEvent.objects.filter(kind=TimelineEvent.Kind.ENTERED_IN_ERROR)
+
+    assert corrections.exists()
+    assert not corrections.filter(corrects=None).exists()
+    assert not corrections.exclude(corrects__patient=F("patient")).exists()
+    assert (
+        not TimelineEvent.objects.exclude(kind="entered_in_error").exclude(corrects=None).exists()
+    )
+
+
+def test_foreign_keys_and_indexes_are_back_after_the_bulk_load():
+    with connection.cursor() as cursor:
+        for model in BULK_TABLES:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+            foreign_keys = {tuple(c["columns"]) for c in constraints.values() if c["foreign_key"]}
+            indexed = {
+                tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"]
+            }
+            for field in model._meta.concrete_fields:
+                if field.is_relation:
+                    assert (field.column,) in foreign_keys, (model, field.name)
+                    assert (field.column,) in indexed, (model, field.name)
+            for index in model._meta.indexes:
+                assert index.name in constraints, (model, index.name)
+
+
+# --- Demo accounts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda account: account.key)
+def test_each_demo_account_has_its_role_and_can_log_in(client, account):
+    user = User.objects.get(email=account.email)
+
+    assert user.role == account.role
+    assert user.is_staff == user.is_superuser == (account.key == "admin")
+    assert client.login(email=account.email, password=settings.TSN_DEMO_PASSWORD)
+
+
+def test_demo_professionals_are_where_their_role_needs_them():
+    coordinator = demo_professional("coordination")
+    gp = demo_professional("medecin")
+    nurse = demo_professional("infirmiere")
+    hospital = demo_professional("hopital")
+    members = CareTeamMember.objects.filter(active_on(TODAY))
+
+    assert coordinator.profession == Professional.Profession.COORDINATOR
+    assert coordinator.support_services.filter(category="coordination").exists()
+    assert coordinator.referent_pathways.count() >= 20
+    assert gp.gp_patients.count() >= 30
+    assert members.filter(professional=gp, role="gp").count() == gp.gp_patients.count()
+    assert members.filter(professional=nurse, role="nurse").count() >= 15
+    assert members.filter(professional=nurse, patient__gp=gp).count() >= 5
+    assert hospital.roles.filter(organization__kind=Organization.Kind.HOSPITAL).exists()
+    assert members.filter(professional=hospital, role="hospital").exists()
+    assert not Professional.objects.filter(user__email__in=[f"ars{DEMO}", f"admin{DEMO}"]).exists()
+
+
+def test_the_demo_patient_is_followed_for_heart_failure_by_the_demo_gp_and_nurse():
+    user = User.objects.get(email=f"patient{DEMO}")
+    patient = user.patient
+    team = set(
+        CareTeamMember.objects.filter(active_on(TODAY), patient=patient).values_list(
+            "professional__user__email", flat=True
+        )
+    )
+
+    assert patient.pathways.filter(
+        status=Pathway.Status.ACTIVE, template__code="insuffisance-cardiaque"
+    ).exists()
+    assert {f"medecin{DEMO}", f"infirmiere{DEMO}"} <= team
+    assert patient.gp == demo_professional("medecin")
+    assert patient.identity_status == Patient.IdentityStatus.QUALIFIED
+    assert user.last_name == patient.display_last_name
+
+
+def test_the_external_gp_shares_no_patient_with_the_other_demo_professionals():
+    external = demo_professional("medecin.externe")
+    others = Professional.objects.filter(user__email__endswith=DEMO).exclude(pk=external.pk)
+    own = Patient.objects.filter(Q(care_team__professional=external) | Q(gp=external))
+    seen_by_others = Patient.objects.filter(
+        Q(care_team__professional__in=others)
+        | Q(gp__in=others)
+        | Q(pathways__referent__in=others)
+        | Q(pathways__support_service__members__in=others)
+        | Q(pathways__steps__assignee__in=others)
+    )
+
+    assert own.distinct().count() >= 10
+    assert seen_by_others.exists()
+    assert not own.filter(pk__in=seen_by_others).exists()
+    assert not TimelineEvent.objects.filter(patient__in=own, author__in=others).exists()
+
+
+# --- The command and determinism ---------------------------------------------------------
+
+
+def test_the_command_refuses_to_seed_an_already_seeded_territory():
+    before = fingerprint()
+    out = StringIO()
+
+    call_command("seed_demo", "--scale", "0.001", stdout=out)
+
+    assert "déjà construit" in out.getvalue()
+    assert f"medecin{DEMO}" in out.getvalue()
+    assert fingerprint() == before
+    assert Territory.objects.count() == 1
+
+
+def test_the_same_seed_rebuilds_the_same_territory():
+    out = StringIO()
+    arguments = ["seed_demo", "--scale", str(SCALE), "--reset"]
+
+    call_command(*arguments, "--seed", "3", stdout=out)
+    first = fingerprint()
+    call_command(*arguments, "--seed", "3", stdout=StringIO())
+    second = fingerprint()
+    call_command(*arguments, "--seed", "4", stdout=StringIO())
+    third = fingerprint()
+
+    assert first == second
+    assert third[:3] != first[:3]
+    assert Territory.objects.count() == 1
+    assert User.objects.filter(email__endswith=DEMO).count() == len(DEMO_ACCOUNTS)
+    assert f"patient{DEMO}" in out.getvalue()
+    assert settings.TSN_DEMO_PASSWORD in out.getvalue()
+
+
+def test_a_scale_outside_the_supported_range_is_refused():
+    with pytest.raises(CommandError, match="échelle"):
+        call_command("seed_demo", "--scale", "0")

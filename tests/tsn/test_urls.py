@@ -1,0 +1,75 @@
+"""Deny by default: every URL needs a signed-in user unless it is on this short list."""
+
+import pytest
+from django.db import DatabaseError
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+# Views that anyone may reach: signing in and its recovery, the language switch,
+# the health check, and allauth's sign-up page (which answers that sign-up is closed).
+PUBLIC_ROUTES = {
+    "account_login",
+    "account_logout",
+    "account_signup",
+    "account_inactive",
+    "account_reset_password",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+    "account_confirm_email",
+    "account_email_verification_sent",
+    "account_confirm_login_code",
+    "mfa_authenticate",
+    "set_language",
+    "healthz",
+}
+
+
+def _routes(resolver: URLResolver, prefix: str = ""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _routes(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+def _is_public(view) -> bool:
+    return getattr(view, "login_required", True) is False
+
+
+def test_only_listed_routes_are_public():
+    public = {
+        pattern.name or route
+        for route, pattern in _routes(get_resolver())
+        if _is_public(pattern.callback) and not route.startswith("admin/")
+    }
+    assert public == PUBLIC_ROUTES
+
+
+def test_admin_pages_need_staff(client, make_user):
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    client.force_login(make_user())
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_signup_is_closed(client, db):
+    response = client.get(reverse("account_signup"))
+    assert response.status_code == 200
+    assert b'name="password1"' not in response.content
+
+
+@pytest.mark.django_db
+def test_healthz_answers_without_login(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_reports_an_unreachable_database(client, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr("tsn.views.connection.cursor", broken_cursor)
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
