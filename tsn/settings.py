@@ -1,6 +1,5 @@
 """Settings for TSN, read from environment variables (see README, "Configuration")."""
 
-import os
 import secrets
 from pathlib import Path
 
@@ -103,9 +102,6 @@ TEMPLATES = [
 # --- Database: DATABASE_URL, or the embedded PostgreSQL server under var/ ---------------
 _database = env_database_url("DATABASE_URL")
 if _database is None:
-    # The embedded server keeps its lock file in the runtime directory (mode 0700).
-    (VAR_DIR / "run").mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR_DIR / "run"))
     _database = embedded_db.start(VAR_DIR / "postgres")
     embedded_db.ensure_database(_database)
 
