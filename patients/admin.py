@@ -87,7 +87,7 @@ class PatientAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        (None, {"fields": ("address", "commune", "phone", "email", "gp", "user")}),
+        (None, {"fields": ("address", "postcode", "commune", "phone", "email", "gp", "user")}),
     )
 
     def change_view(

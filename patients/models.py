@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from professionals.models import Organization, Professional
-from tsn.identifiers import validate_insee_commune, validate_nir
+from tsn.identifiers import validate_insee_commune, validate_nir, validate_postcode
 from tsn.models import Commune, TimestampedModel
 
 
@@ -66,6 +66,9 @@ class Patient(TimestampedModel):
         default=IdentityStatus.PROVISIONAL,
     )
     address = models.CharField(_("adresse"), max_length=250, blank=True)
+    postcode = models.CharField(
+        _("code postal"), max_length=5, blank=True, validators=[validate_postcode]
+    )
     commune = models.ForeignKey(
         Commune,
         verbose_name=_("commune"),

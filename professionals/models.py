@@ -6,7 +6,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tsn.identifiers import validate_adeli, validate_finess, validate_rpps, validate_siret
+from tsn.identifiers import (
+    validate_adeli,
+    validate_finess,
+    validate_postcode,
+    validate_rpps,
+    validate_siret,
+)
 from tsn.models import Commune, TimestampedModel
 
 
@@ -42,6 +48,9 @@ class Organization(TimestampedModel):
         _("numéro SIRET"), max_length=14, blank=True, validators=[validate_siret]
     )
     address = models.CharField(_("adresse"), max_length=250, blank=True)
+    postcode = models.CharField(
+        _("code postal"), max_length=5, blank=True, validators=[validate_postcode]
+    )
     commune = models.ForeignKey(
         Commune,
         verbose_name=_("commune"),

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tsn.identifiers import validate_insee_commune
+from tsn.identifiers import validate_insee_commune, validate_postcode
 
 
 class TimestampedModel(models.Model):
@@ -98,7 +98,10 @@ class Commune(models.Model):
         _("code INSEE"), max_length=5, unique=True, validators=[validate_insee_commune]
     )
     name = models.CharField(_("nom"), max_length=200)
-    postcodes = ArrayField(models.CharField(max_length=5), verbose_name=_("codes postaux"))
+    postcodes = ArrayField(
+        models.CharField(max_length=5, validators=[validate_postcode]),
+        verbose_name=_("codes postaux"),
+    )
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     population = models.PositiveIntegerField(_("population"), default=0)

@@ -237,6 +237,7 @@ class Directory:
     """What later phases pick from: communes, organisations and pools of professionals."""
 
     commune_ids: list[int] = field(default_factory=list)
+    commune_postcodes: list[str] = field(default_factory=list)
     commune_sectors: list[int] = field(default_factory=list)
     commune_cumulative_population: list[int] = field(default_factory=list)
     birth_insee_codes: list[str] = field(default_factory=list)
@@ -270,6 +271,7 @@ def build_directory(ctx: Context, demo_users: dict[str, int]) -> Directory:
         communes = create_territory(ctx)
     directory = Directory(
         commune_ids=communes.ids,
+        commune_postcodes=communes.postcodes,
         commune_sectors=communes.sectors,
         commune_cumulative_population=communes.cumulative_population,
         birth_insee_codes=communes.insee_codes,
@@ -382,6 +384,7 @@ def _create_organizations(
                     finess=finess,
                     siret=_siret(ctx) if rng.random() < 0.8 else "",
                     address=ctx.fake.street_address(),
+                    postcode=commune.postcodes[0],
                     commune=commune,
                     phone=ctx.phone(),
                     mssante_address=mssante,

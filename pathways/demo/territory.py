@@ -128,6 +128,7 @@ class Communes:
     """The communes as later phases use them: ids, sector indexes, population weights."""
 
     ids: list[int]
+    postcodes: list[str]
     sectors: list[int]
     cumulative_population: list[int]
     insee_codes: list[str]
@@ -179,6 +180,7 @@ def create_territory(ctx: Context) -> Communes:
     Commune.objects.bulk_create(communes, batch_size=1000)
     return Communes(
         ids=[c.pk for c in communes],
+        postcodes=[c.postcodes[0] for c in communes],
         sectors=sectors,
         cumulative_population=list(itertools.accumulate(populations)),
         insee_codes=[c.insee_code for c in communes],

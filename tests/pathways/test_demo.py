@@ -31,6 +31,7 @@ from tsn.identifiers import (
     validate_siret,
 )
 from tsn.models import Commune, Territory, User
+from tsn.periods import in_effect_on
 
 SCALE = 0.001
 SEED = 7
@@ -50,12 +51,6 @@ def demo(django_db_setup, django_db_blocker):
 
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo")]
-
-
-def active_on(day: datetime.date, prefix: str = "") -> Q:
-    return Q(**{f"{prefix}start__lte": day}) & (
-        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gte": day})
-    )
 
 
 def demo_professional(key: str) -> Professional:
@@ -89,7 +84,7 @@ def fingerprint() -> tuple:
 
 def test_every_patient_has_a_gp_who_is_an_active_gp_member_of_the_care_team():
     gp_membership = CareTeamMember.objects.filter(
-        active_on(TODAY),
+        in_effect_on(TODAY),
         patient=OuterRef("pk"),
         professional=OuterRef("gp"),
         role=CareTeamMember.Role.GP,
@@ -100,7 +95,7 @@ def test_every_patient_has_a_gp_who_is_an_active_gp_member_of_the_care_team():
     assert not Patient.objects.exclude(Exists(gp_membership)).exists()
     assert not Patient.objects.exclude(gp__specialty="Médecine générale").exists()
     two_active_gps = (
-        CareTeamMember.objects.filter(active_on(TODAY), role=CareTeamMember.Role.GP)
+        CareTeamMember.objects.filter(in_effect_on(TODAY), role=CareTeamMember.Role.GP)
         .values("patient")
         .annotate(n=Count("pk"))
         .filter(n__gt=1)
@@ -110,7 +105,7 @@ def test_every_patient_has_a_gp_who_is_an_active_gp_member_of_the_care_team():
 
 def test_care_teams_have_two_to_six_active_members_and_some_ended_ones():
     sizes = Patient.objects.annotate(
-        n=Count("care_team", filter=active_on(TODAY, "care_team__"))
+        n=Count("care_team", filter=in_effect_on(TODAY, "care_team__"))
     ).aggregate(smallest=Min("n"), largest=Max("n"))
 
     assert sizes == {"smallest": 2, "largest": 6}
@@ -152,12 +147,19 @@ def test_consent_is_recorded_for_most_patients_with_a_few_objections():
     ).exists()
     # Nobody objects to a professional still caring for them.
     objected_member = CareTeamMember.objects.filter(
-        active_on(TODAY), patient=OuterRef("patient"), professional=OuterRef("professional")
+        in_effect_on(TODAY), patient=OuterRef("patient"), professional=OuterRef("professional")
     )
     assert not ConsentRecord.objects.filter(Exists(objected_member)).exists()
 
 
 # --- Directory -----------------------------------------------------------------------
+
+
+def test_addresses_carry_a_postcode_of_their_commune():
+    for model in (Patient, Organization):
+        with_commune = model.objects.filter(commune__isnull=False)
+        assert with_commune.exists()
+        assert not with_commune.exclude(commune__postcodes__contains=[F("postcode")]).exists()
 
 
 def test_identifiers_of_the_directory_are_valid():
@@ -333,7 +335,7 @@ def test_demo_professionals_are_where_their_role_needs_them():
     gp = demo_professional("medecin")
     nurse = demo_professional("infirmiere")
     hospital = demo_professional("hopital")
-    members = CareTeamMember.objects.filter(active_on(TODAY))
+    members = CareTeamMember.objects.filter(in_effect_on(TODAY))
 
     assert coordinator.profession == Professional.Profession.COORDINATOR
     assert coordinator.support_services.filter(category="coordination").exists()
@@ -351,7 +353,7 @@ def test_the_demo_patient_is_followed_for_heart_failure_by_the_demo_gp_and_nurse
     user = User.objects.get(email=f"patient{DEMO}")
     patient = user.patient
     team = set(
-        CareTeamMember.objects.filter(active_on(TODAY), patient=patient).values_list(
+        CareTeamMember.objects.filter(in_effect_on(TODAY), patient=patient).values_list(
             "professional__user__email", flat=True
         )
     )

@@ -265,3 +265,45 @@ def test_audit_trail_is_filtered_by_actor_role(admin_client, make_user):
     url = admin_url(AuditEvent, "changelist")
     assert admin_client.get(url, {"actor_role": "patient"}).context["cl"].result_count == 2
     assert admin_client.get(url, {"actor_role": "coordinator"}).context["cl"].result_count == 1
+
+
+# --- Bad input -----------------------------------------------------------------------------
+
+
+def admin_change_data(client, obj) -> dict:
+    response = client.get(admin_url(type(obj), "change", obj.pk))
+    assert response.status_code == 200
+    data = form_data(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        data.update(form_data(inline.formset.management_form))
+    return data
+
+
+@pytest.mark.parametrize(
+    ("target", "field", "value", "message"),
+    [
+        ("patient", "nir", "285056912304500", "NIR invalide"),
+        ("patient", "postcode", "6900", "Code postal invalide"),
+        ("professional", "rpps", "10000000001", "Numéro RPPS invalide"),
+        ("organization", "finess", "690781811", "Numéro FINESS invalide"),
+        ("organization", "postcode", "99000", "Code postal invalide"),
+    ],
+)
+def test_invalid_identifier_gets_a_french_message_and_nothing_is_saved(
+    admin_client, make_patient, make_professional, organization, target, field, value, message
+):
+    obj = {
+        "patient": lambda: make_patient(),
+        "professional": lambda: make_professional(),
+        "organization": lambda: organization,
+    }[target]()
+    data = admin_change_data(admin_client, obj)
+    good = admin_client.post(admin_url(type(obj), "change", obj.pk), data)
+    assert good.status_code == 302  # the form as shown is valid: only the bad value differs
+
+    before = getattr(type(obj).objects.get(pk=obj.pk), field)
+    data[field] = value
+    response = admin_client.post(admin_url(type(obj), "change", obj.pk), data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    assert getattr(type(obj).objects.get(pk=obj.pk), field) == before
