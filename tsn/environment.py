@@ -1,7 +1,7 @@
 """Typed readers for environment variables: a malformed value stops start-up, naming it."""
 
 import os
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -72,3 +72,13 @@ def env_redis_url(name: str) -> str:
     if raw and urlsplit(raw).scheme not in {"redis", "rediss"}:
         raise ImproperlyConfigured(f"{name} must start with redis:// or rediss://, got {raw!r}")
     return raw
+
+
+def database_url(connection_keys: dict) -> str:
+    """The DATABASE_URL that points another process (worker, gunicorn) at this database."""
+    host = quote(connection_keys["HOST"] or "", safe="")
+    return (
+        f"postgresql://{quote(connection_keys['USER'] or '', safe='')}"
+        f":{quote(connection_keys['PASSWORD'] or '', safe='')}"
+        f"@{host}:{connection_keys['PORT'] or ''}/{connection_keys['NAME']}"
+    )

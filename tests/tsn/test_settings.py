@@ -117,6 +117,18 @@ def test_database_url_parsing(monkeypatch, raw, expected):
     assert environment.env_database_url("X_DB") == expected
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"NAME": "tsn", "USER": "u", "PASSWORD": "p@ss/word", "HOST": "db", "PORT": "5433"},
+        {"NAME": "tsn", "USER": "postgres", "PASSWORD": "", "HOST": "/work/var/pg", "PORT": ""},
+    ],
+)
+def test_database_url_round_trip(monkeypatch, keys):
+    monkeypatch.setenv("X_DB", environment.database_url(keys))
+    assert environment.env_database_url("X_DB") == keys
+
+
 def test_database_url_without_name_is_refused(monkeypatch):
     monkeypatch.setenv("X_DB", "postgresql://u@db:5432/")
     with pytest.raises(ImproperlyConfigured, match="X_DB"):

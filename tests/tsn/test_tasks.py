@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import kombu.pools
 import pytest
@@ -17,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tsn.celery import app
+from tsn.environment import database_url
 from tsn.tasks import clear_expired_sessions_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +57,11 @@ def _use_broker_options(options: dict) -> None:
 @pytest.fixture
 def real_worker(tmp_path):
     """A `celery worker` process on the test database and its own broker folder (or Redis)."""
-    db = connection.settings_dict
-    database_url = (
-        f"postgresql://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'], safe='')}"
-        f"@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
-    )
-    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "CELERY_BROKER_DIR": str(tmp_path),
+    }
     if not settings.REDIS_URL:
         previous = app.conf.broker_transport_options
         _use_broker_options(
