@@ -7,7 +7,7 @@ DEMO_SCALE ?= 0.01
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install lint format stop messages lock clean
+.PHONY: demo test install lint format stop messages lock clean bench
 
 ## demo: install, migrate, seed the demo territory once, run web + Celery worker + beat
 demo: install
@@ -55,3 +55,10 @@ lock: install
 
 clean: stop
 	rm -rf $(VENV) var
+
+## bench: the hot operations beside their floors (SCALE=1 for the full territory; needs wrk
+## for the throughput part: apt-get install wrk)
+SCALE ?= 0.01
+bench: install
+	mkdir -p var/bench
+	$(MANAGE) bench --scale $(SCALE) --throughput 10 --json var/bench/latest-$(SCALE).json

@@ -6,7 +6,7 @@ page or report built on it can show a count of one to four people.
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count
 
 from pathways.models import Pathway, PathwayTemplate
 from tsn.disclosure import mask_small_count
@@ -26,27 +26,28 @@ class TerritoryIndicators:
 
 
 def territory_indicators() -> TerritoryIndicators:
-    """Patients with an active pathway; pathways per template and per status (three queries)."""
+    """Patients with an active pathway; pathways per template and per status (four queries)."""
     patients_followed = Pathway.objects.filter(status=Pathway.Status.ACTIVE).aggregate(
         n=Count("patient", distinct=True)
     )["n"]
     # All versions of a template count together, under the name of its latest version.
-    template_name = (
-        PathwayTemplate.objects.filter(code=OuterRef("template__code"))
-        .order_by("-is_current", "-version")
-        .values("name")[:1]
+    # Counting first and naming the few groups afterwards keeps the count a plain GROUP BY.
+    by_template = dict(
+        Pathway.objects.values_list("template__code").annotate(n=Count("id")).order_by()
     )
-    by_template = (
-        Pathway.objects.values("template__code")
-        .annotate(name=Subquery(template_name), n=Count("id"))
-        .order_by("name")
+    names = dict(
+        PathwayTemplate.objects.filter(code__in=by_template)
+        .order_by("code", "-is_current", "-version")
+        .distinct("code")
+        .values_list("code", "name")
     )
     by_status = dict(Pathway.objects.values_list("status").annotate(n=Count("id")).order_by())
     return TerritoryIndicators(
         patients_followed=mask_small_count(patients_followed),
-        pathways_by_template=[
-            Indicator(row["name"], mask_small_count(row["n"])) for row in by_template
-        ],
+        pathways_by_template=sorted(
+            (Indicator(names[code], mask_small_count(n)) for code, n in by_template.items()),
+            key=lambda indicator: indicator.label,
+        ),
         pathways_by_status=[
             Indicator(label, mask_small_count(by_status.get(status, 0)))
             for status, label in Pathway.Status.choices

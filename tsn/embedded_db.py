@@ -48,12 +48,13 @@ def start(data_dir: Path) -> dict[str, str]:
 
 
 def ensure_database(connection_keys: dict[str, str]) -> None:
-    """Create the application database on the embedded server if it is missing."""
+    """Create the database if it is missing (the embedded server, or any server we may)."""
     import psycopg
 
     admin = psycopg.connect(
         dbname="postgres",
         user=connection_keys["USER"],
+        password=connection_keys["PASSWORD"] or None,
         host=connection_keys["HOST"],
         port=connection_keys["PORT"] or None,
         autocommit=True,

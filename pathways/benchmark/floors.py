@@ -1,0 +1,109 @@
+"""Floors: bare Django views that fetch the same rows as a page with one raw SQL query.
+
+They run behind the same middleware (session, authentication, CSP) as the real pages, so
+the ratio page/floor measures what the ORM, the access rules, the audit and the templates
+add on top of the unavoidable work.
+"""
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+_OPEN = "('planned', 'scheduled')"
+_CLOSED = "('completed', 'exited')"
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _professional_id(request: HttpRequest) -> int | None:
+    rows = _rows("SELECT id FROM professionals_professional WHERE user_id = %s", [request.user.pk])
+    return rows[0][0] if rows else None
+
+
+def professional_home(request: HttpRequest) -> JsonResponse:
+    today = timezone.localdate()
+    rows = _rows(
+        f"""
+        SELECT p.id, p.first_name, p.last_name, p.profession, p.rpps,
+          (SELECT array_agg(o.name ORDER BY o.name) FROM professionals_practitionerrole r
+             JOIN professionals_organization o ON o.id = r.organization_id
+            WHERE r.professional_id = p.id AND r.start <= %(d)s
+              AND (r."end" IS NULL OR r."end" >= %(d)s)),
+          (SELECT count(DISTINCT m.patient_id) FROM patients_careteammember m
+            WHERE m.professional_id = p.id AND m.start <= %(d)s
+              AND (m."end" IS NULL OR m."end" >= %(d)s)),
+          (SELECT count(*) FROM patients_patient WHERE gp_id = p.id),
+          s.open, s.overdue
+        FROM professionals_professional p,
+          LATERAL (SELECT count(*) AS open, count(*) FILTER (WHERE st.due_on < %(d)s) AS overdue
+                     FROM pathways_step st JOIN pathways_pathway pw ON pw.id = st.pathway_id
+                    WHERE st.assignee_id = p.id AND st.status IN {_OPEN}
+                      AND pw.status NOT IN {_CLOSED}) s
+        WHERE p.user_id = %(u)s
+        """,  # noqa: S608 - constants only
+        {"d": today, "u": request.user.pk},
+    )
+    return JsonResponse({"rows": rows}, safe=False)
+
+
+def coordinator_home(request: HttpRequest) -> JsonResponse:
+    today = timezone.localdate()
+    rows = _rows(
+        f"""
+        WITH mine AS (SELECT id, patient_id, status FROM pathways_pathway WHERE referent_id = %(p)s)
+        SELECT
+          (SELECT json_object_agg(status, n) FROM
+             (SELECT status, count(*) n FROM mine GROUP BY status) g),
+          (SELECT count(*) FROM pathways_alert a WHERE a.status = 'open' AND a.patient_id IN
+             (SELECT patient_id FROM mine WHERE status NOT IN {_CLOSED})),
+          (SELECT count(*) FROM pathways_step st WHERE st.status IN {_OPEN}
+             AND st.due_on < %(d)s
+             AND st.pathway_id IN (SELECT id FROM mine WHERE status NOT IN {_CLOSED})),
+          (SELECT array_agg(s.name) FROM professionals_supportservice s
+             JOIN professionals_supportservice_members m ON m.supportservice_id = s.id
+            WHERE m.professional_id = %(p)s)
+        """,  # noqa: S608 - constants only
+        {"p": _professional_id(request), "d": today},
+    )
+    return JsonResponse({"rows": rows}, safe=False)
+
+
+def ars_home(request: HttpRequest) -> JsonResponse:
+    rows = _rows(
+        """
+        SELECT
+          (SELECT count(DISTINCT patient_id) FROM pathways_pathway WHERE status = 'active'),
+          (SELECT json_agg(x) FROM (SELECT t.code, count(*) FROM pathways_pathway p
+             JOIN pathways_pathwaytemplate t ON t.id = p.template_id GROUP BY t.code) x),
+          (SELECT json_object_agg(status, n) FROM
+             (SELECT status, count(*) n FROM pathways_pathway GROUP BY status) g)
+        """,
+        [],
+    )
+    return JsonResponse({"rows": rows}, safe=False)
+
+
+def patient_home(request: HttpRequest) -> JsonResponse:
+    today = timezone.localdate()
+    rows = _rows(
+        """
+        SELECT pt.birth_last_name, pt.first_names, pt.birth_date, g.last_name,
+          (SELECT json_agg(json_build_array(pr.first_name, pr.last_name, m.role)
+                           ORDER BY pr.last_name, pr.first_name)
+             FROM patients_careteammember m
+             JOIN professionals_professional pr ON pr.id = m.professional_id
+            WHERE m.patient_id = pt.id AND m.start <= %(d)s
+              AND (m."end" IS NULL OR m."end" >= %(d)s)),
+          (SELECT json_agg(json_build_array(t.name, pw.enrolled_on) ORDER BY pw.enrolled_on)
+             FROM pathways_pathway pw JOIN pathways_pathwaytemplate t ON t.id = pw.template_id
+            WHERE pw.patient_id = pt.id AND pw.status = 'active')
+        FROM patients_patient pt LEFT JOIN professionals_professional g ON g.id = pt.gp_id
+        WHERE pt.user_id = %(u)s
+        """,
+        {"d": today, "u": request.user.pk},
+    )
+    return JsonResponse({"rows": rows}, safe=False)

@@ -1,0 +1,14 @@
+"""The platform's URLs plus the floors, for benchmark runs only (never in tsn.urls)."""
+
+from django.urls import path
+
+from pathways.benchmark import floors
+from tsn.urls import urlpatterns as platform_urlpatterns
+
+urlpatterns = [
+    *platform_urlpatterns,
+    path("_floor/home/professional", floors.professional_home, name="floor_professional_home"),
+    path("_floor/home/coordinator", floors.coordinator_home, name="floor_coordinator_home"),
+    path("_floor/home/ars", floors.ars_home, name="floor_ars_home"),
+    path("_floor/home/patient", floors.patient_home, name="floor_patient_home"),
+]

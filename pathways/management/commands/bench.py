@@ -1,0 +1,85 @@
+"""manage.py bench: hot operations at territory scale, each beside its floor."""
+
+import fnmatch
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
+from django.urls import reverse
+
+from pathways.benchmark import throughput
+from pathways.benchmark.database import use_bench_database
+from pathways.benchmark.harness import measure, render_table, write_json
+from pathways.benchmark.operations import operations, signed_in_clients
+
+
+class Command(BaseCommand):
+    help = "Benchmark the hot operations at a territory scale, beside their floors."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", type=float, default=0.01, help="1 = 1.4 M inhabitants")
+        parser.add_argument("--only", help="operation names to run (shell pattern, e.g. 'home.*')")
+        parser.add_argument("--repeat", type=int, default=30, help="timed calls per operation")
+        parser.add_argument("--warmup", type=int, default=3)
+        parser.add_argument("--json", dest="json_file", help="also write the figures to FILE")
+        parser.add_argument(
+            "--throughput",
+            type=int,
+            default=0,
+            metavar="SECONDS",
+            help="also load gunicorn (2 workers) with wrk for SECONDS per URL",
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        scale = options["scale"]
+        if not 0 < scale <= 2.5:
+            raise CommandError("--scale must be above 0 and at most 2.5")
+        build = use_bench_database(scale, log=self.stdout.write)
+        self.stdout.write(
+            f"seed_demo --scale {scale:g}: {build['seed_seconds']} s (built {build['built_at']})\n"
+        )
+        with override_settings(
+            ROOT_URLCONF="pathways.benchmark.urls", ALLOWED_HOSTS=["testserver"]
+        ):
+            clients = signed_in_clients()
+            selected = [
+                op
+                for op in operations(clients)
+                if not options["only"] or fnmatch.fnmatch(op.name, options["only"])
+            ]
+            results = [
+                measure(op, repeat=options["repeat"], warmup=options["warmup"]) for op in selected
+            ]
+            self.stdout.write(render_table(results))
+            loads = {}
+            if options["throughput"]:
+                loads = self._throughput(clients, options["throughput"])
+        if options["json_file"]:
+            write_json(
+                options["json_file"],
+                scale=scale,
+                results=results,
+                extra={"seed": build, "throughput": {k: vars(v) for k, v in loads.items()}},
+            )
+            self.stdout.write(f"\nFigures written to {options['json_file']}")
+
+    def _throughput(self, clients, seconds: int) -> dict:
+        if not throughput.available():
+            self.stdout.write("\nThroughput skipped: wrk is not installed (apt-get install wrk).")
+            return {}
+        cookie = "; ".join(f"{k}={v.value}" for k, v in clients["gp"].cookies.items())
+        loads = throughput.run_load(
+            {"home.gp": reverse("home"), "floor": reverse("floor_professional_home")},
+            cookie,
+            seconds=seconds,
+        )
+        page, floor = loads["home.gp"], loads["floor"]
+        self.stdout.write(
+            f"\nThroughput, gunicorn 2 workers, wrk 8 connections, {seconds} s each:\n"
+            f"  home.gp  {page.requests_per_second:8.1f} req/s  p99 {page.p99_ms:7.1f} ms"
+            f"  errors {page.errors}\n"
+            f"  floor    {floor.requests_per_second:8.1f} req/s  p99 {floor.p99_ms:7.1f} ms"
+            f"  errors {floor.errors}\n"
+            f"  page/floor throughput: {page.requests_per_second / floor.requests_per_second:.0%}"
+            " (target ≥ 50%)"
+        )
+        return loads
