@@ -2,6 +2,7 @@
 
 import datetime
 
+import pghistory
 import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +16,15 @@ from tsn.identifiers import validate_insee_commune, validate_nir, validate_postc
 from tsn.models import Commune, TimestampedModel
 
 
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PatientQuerySet":
+        """The patients `user` may see: the one access policy (patients/access.py)."""
+        from patients.access import visible_patients
+
+        return visible_patients(self, user)
+
+
+@pghistory.track(pghistory.UpdateEvent("identity_changed"), exclude=["updated_at"])
 class Patient(TimestampedModel):
     class Sex(models.TextChoices):
         FEMALE = "F", _("Femme")
@@ -196,6 +206,7 @@ class Caregiver(TimestampedModel):
         return f"{self.first_name} {self.last_name}"
 
 
+@pghistory.track()
 class ConsentRecord(models.Model):
     """A dated statement of the patient: informed, objecting to sharing or to one person."""
 
@@ -244,6 +255,7 @@ class ConsentRecord(models.Model):
         return f"{self.get_kind_display()} ({self.recorded_at:%d/%m/%Y})"
 
 
+@pghistory.track()
 class CareTeamMember(models.Model):
     """A professional in the patient's care team over a period."""
 
@@ -378,3 +390,139 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d} {self.get_kind_display()} — {self.title}"
+
+
+class BreakGlassAccess(models.Model):
+    """Exceptional, justified, time-limited access to a record outside the care team."""
+
+    DEFAULT_DURATION = datetime.timedelta(hours=4)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("professionnel"),
+        on_delete=models.PROTECT,
+        related_name="break_glass_accesses",
+    )
+    patient = models.ForeignKey(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="break_glass_accesses",
+    )
+    reason = models.TextField(_("justification"))
+    started_at = models.DateTimeField(_("début"), default=timezone.now)
+    expires_at = models.DateTimeField(_("fin"))
+
+    class Meta:
+        verbose_name = _("accès en bris de glace")
+        verbose_name_plural = _("accès en bris de glace")
+        indexes = [
+            models.Index(fields=["user", "patient", "-expires_at"], name="breakglass_user_patient"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("started_at")), name="breakglass_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.patient_id} ({self.started_at:%d/%m/%Y %H:%M})"
+
+
+class TimelineVisit(models.Model):
+    """When a user last opened a patient's timeline: the "new since your last visit" mark."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "patient"], name="timeline_visit_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.patient_id} ({self.seen_at:%d/%m/%Y %H:%M})"
+
+
+class Document(models.Model):
+    """A file shared in the record; listed in the timeline through its event."""
+
+    ALLOWED_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="documents"
+    )
+    event = models.OneToOneField(
+        TimelineEvent,
+        verbose_name=_("événement"),
+        on_delete=models.PROTECT,
+        related_name="document",
+    )
+    file = models.FileField(_("fichier"), upload_to="documents/%Y/%m/")
+    original_name = models.CharField(_("nom d'origine"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=50)
+    size = models.PositiveIntegerField(_("taille (octets)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("déposé par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("déposé le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class LiaisonMessage(models.Model):
+    """A message of the liaison notebook (cahier de liaison) about one patient."""
+
+    patient = models.ForeignKey(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="liaison_messages",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("auteur"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    body = models.TextField(_("message"))
+    sent_at = models.DateTimeField(_("envoyé le"), default=timezone.now)
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("personnes mentionnées"),
+        blank=True,
+        related_name="liaison_mentions",
+    )
+
+    class Meta:
+        verbose_name = _("message de liaison")
+        verbose_name_plural = _("messages de liaison")
+        indexes = [models.Index(fields=["patient", "-sent_at"], name="liaison_patient_time")]
+
+    def __str__(self) -> str:
+        return f"{self.sent_at:%d/%m/%Y %H:%M} {self.author}"
+
+
+class LiaisonRead(models.Model):
+    """A member read the notebook up to `read_at`: messages after it are unread."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "patient"], name="liaison_read_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.patient_id} ({self.read_at:%d/%m/%Y %H:%M})"

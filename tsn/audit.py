@@ -28,6 +28,7 @@ def record_access(
     patient_id: int | None,
     object_id: str | int = "",
     outcome: str = AuditEvent.Outcome.ALLOWED,
+    break_glass_reason: str = "",
 ) -> AuditEvent:
     """Write one audit event for the request's user acting on patient data."""
     user = request.user
@@ -40,4 +41,5 @@ def record_access(
         object_type=object_type,
         object_id=str(object_id),
         client_ip=client_ip(request),
+        break_glass_reason=break_glass_reason,
     )

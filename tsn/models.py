@@ -137,7 +137,9 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         User, verbose_name=_("auteur"), null=True, on_delete=models.PROTECT, related_name="+"
     )
-    actor_role = models.CharField(_("rôle de l'auteur"), max_length=20, blank=True)
+    actor_role = models.CharField(
+        _("rôle de l'auteur"), max_length=20, choices=UserRole.choices, blank=True
+    )
     # A plain id, not a foreign key: the trail outlives merges and must not depend on
     # the patients app (the core app sits below it).
     patient_id = models.BigIntegerField(_("patient"), null=True)

@@ -13,6 +13,7 @@ urlpatterns = [
     # Public: the login page offers the language switch too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("comptes/", include("allauth.urls")),
+    path("patients/", include("patients.urls")),
     path("admin/", admin.site.urls),
 ]
 

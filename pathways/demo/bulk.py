@@ -58,12 +58,17 @@ def copy_rows(
 class SetAside:
     """Definitions of the dropped foreign keys and indexes, to recreate them."""
 
+    tables: list[str]
     foreign_keys: list[tuple[str, str, str]]
     indexes: list[tuple[str, str]]
 
 
 def drop_indexes(*tables: str) -> SetAside:
-    """Drop the tables' foreign keys and non-unique indexes (the transaction guards them)."""
+    """Drop the tables' foreign keys and non-unique indexes, and switch off their triggers.
+
+    The transaction guards all of it. With the triggers off, the demo data has no change
+    history (pghistory) of its own: the history starts with the first real change.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -89,12 +94,16 @@ def drop_indexes(*tables: str) -> SetAside:
             cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
         for name, _definition in indexes:
             cursor.execute(f"DROP INDEX {name}")
-    return SetAside(foreign_keys, indexes)
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} DISABLE TRIGGER USER")
+    return SetAside(list(tables), foreign_keys, indexes)
 
 
 def restore_indexes(set_aside: SetAside) -> None:
-    """Rebuild the indexes, then re-add (and so check) the foreign keys."""
+    """Rebuild the indexes, re-add (and so check) the foreign keys, switch triggers back on."""
     with connection.cursor() as cursor:
+        for table in set_aside.tables:
+            cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} ENABLE TRIGGER USER")
         for _name, definition in set_aside.indexes:
             cursor.execute(definition)
         for table, name, definition in set_aside.foreign_keys:

@@ -318,6 +318,26 @@ def test_foreign_keys_and_indexes_are_back_after_the_bulk_load():
                 assert index.name in constraints, (model, index.name)
 
 
+def test_triggers_are_back_on_and_the_demo_has_no_change_history():
+    tables = [model._meta.db_table for model in BULK_TABLES]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE c.relname = ANY(%s) AND NOT t.tgisinternal
+            """,
+            [tables],
+        )
+        triggers = cursor.fetchall()
+    assert {name for _table, name, _state in triggers} >= {
+        "pgtrigger_timeline_append_only_7125c",
+    }
+    assert all(state == "O" for _table, _name, state in triggers), triggers
+    assert not CareTeamMember.pgh_event_model.objects.exists()
+    assert CareTeamMember.objects.exists()
+
+
 # --- Demo accounts -------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Pages of the shared patient record, one module per part of the record."""

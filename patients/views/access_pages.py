@@ -1,0 +1,62 @@
+"""Break-the-glass and the record's access log."""
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from patients.access import get_patient_for
+from patients.models import Patient
+from patients.services import open_break_glass
+from tsn.models import AuditEvent, User
+
+
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Justification"),
+        min_length=15,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        help_text=_(
+            "Pourquoi devez-vous accéder à ce dossier sans faire partie de l'équipe de soins ? "
+            "L'accès dure 4 heures, il est tracé et le coordinateur référent est prévenu."
+        ),
+    )
+
+
+def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
+    """A professional outside the team opens a record for a limited time, with a reason."""
+    if not request.user.is_clinical:
+        raise Http404
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # Existence is revealed only once the justification is given (and audited).
+        patient = Patient.objects.filter(pk=pk).first()
+        if patient is None:
+            raise Http404
+        open_break_glass(request=request, patient=patient, reason=form.cleaned_data["reason"])
+        return redirect("patients:detail", pk=pk)
+    return render(request, "patients/break_glass_form.html", {"form": form, "pk": pk})
+
+
+def can_read_access_log(user: User, patient: Patient) -> bool:
+    """The referent coordinators of the patient and the patient themselves."""
+    if user.role == User.Role.PATIENT:
+        return patient.user_id == user.pk
+    return patient.pathways.filter(referent__user=user).exists()
+
+
+def access_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who accessed this record, when, and why for break-the-glass."""
+    patient = get_patient_for(request, pk, object_type="access_log")
+    if not can_read_access_log(request.user, patient):
+        raise PermissionDenied
+    events = (
+        AuditEvent.objects.filter(patient_id=patient.pk)
+        .select_related("actor__professional")
+        .order_by("-occurred_at", "-id")
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "patients/access_log.html", {"patient": patient, "page": page})
