@@ -113,7 +113,9 @@ def visible_patients(patients: PatientQuerySet, user: User) -> PatientQuerySet:
 def can_write_patient(user: User, patient: Patient) -> bool:
     """Writing (notes, documents, care team) is for the writable care team and the
     coordinators following the patient, never under break-the-glass alone."""
-    professional = _professional(user) if user.is_clinical else None
+    if not user.is_authenticated or not user.is_active or not user.is_clinical:
+        return False
+    professional = _professional(user)
     if professional is None:
         return False
     writers = (

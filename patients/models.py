@@ -105,6 +105,17 @@ class Patient(TimestampedModel):
         on_delete=models.SET_NULL,
         related_name="patient",
     )
+    # Identity vigilance: a duplicate merged into another record keeps its own history.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("fusionné dans"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_records",
+    )
+
+    objects = PatientQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("patient")

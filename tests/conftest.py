@@ -15,6 +15,12 @@ _sequence = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests create many accounts; the real hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Tasks run in-process unless a test asks for the real worker (tests/worker.py)."""
     from tsn.celery import app

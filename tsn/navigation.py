@@ -1,7 +1,7 @@
 """The main navigation of each role.
 
 Only pages that exist are listed, so there is never a dead link: the pages still to come
-(coordinator: Patients, Parcours, Annuaire; professional: Mes patients, Annuaire) are added
+(coordinator: Parcours, Annuaire; professional: Annuaire) are added
 here by the issues that build them.
 """
 
@@ -32,11 +32,12 @@ class NavLink:
 HOME = NavItem(_("Accueil"), "home")
 
 MAIN_NAVIGATION: dict[str, tuple[NavItem, ...]] = {
-    User.Role.COORDINATOR: (HOME,),
-    User.Role.PROFESSIONAL: (HOME,),
+    User.Role.COORDINATOR: (HOME, NavItem(_("Patients"), "patients:search")),
+    User.Role.PROFESSIONAL: (HOME, NavItem(_("Mes patients"), "patients:search")),
     User.Role.ARS_ANALYST: (NavItem(_("Indicateurs"), "home"),),
     User.Role.ADMINISTRATOR: (
         HOME,
+        NavItem(_("Doublons"), "patients:duplicates"),
         NavItem(_("Administration"), "admin:index", staff_only=True),
     ),
     User.Role.PATIENT: (NavItem(_("Mon dossier"), "home"),),

@@ -161,6 +161,8 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Largest document accepted in a patient record (PDF, JPEG, PNG).
+TSN_DOCUMENT_MAX_BYTES = env_int("TSN_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 # STATIC_MANIFEST=1 once `collectstatic` has run (the Docker image); otherwise whitenoise
 # serves straight from the source folders.
 STATIC_MANIFEST = env_bool("STATIC_MANIFEST", False)

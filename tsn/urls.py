@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("comptes/", include("allauth.urls")),
     path("patients/", include("patients.urls")),
+    path("annuaire/", include("professionals.urls")),
     path("admin/", admin.site.urls),
 ]
 

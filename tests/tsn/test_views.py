@@ -215,10 +215,10 @@ def test_account_pages_share_the_site_layout(client, make_user):
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (User.Role.COORDINATOR, ["Accueil"]),
-        (User.Role.PROFESSIONAL, ["Accueil"]),
+        (User.Role.COORDINATOR, ["Accueil", "Patients"]),
+        (User.Role.PROFESSIONAL, ["Accueil", "Mes patients"]),
         (User.Role.ARS_ANALYST, ["Indicateurs"]),
-        (User.Role.ADMINISTRATOR, ["Accueil", "Administration"]),
+        (User.Role.ADMINISTRATOR, ["Accueil", "Doublons", "Administration"]),
         (User.Role.PATIENT, ["Mon dossier"]),
     ],
 )

@@ -1,0 +1,334 @@
+"""The patient file: identity band, shared timeline (keyset pages), posting and corrections."""
+
+import datetime
+import itertools
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from patients.access import can_write_patient, get_patient_for
+from patients.models import ConsentRecord, Patient, TimelineEvent
+from patients.services import add_timeline_event, mark_entered_in_error, mark_timeline_seen
+from patients.views.access_pages import can_read_access_log
+from professionals.models import Organization
+
+PAGE_SIZE = 50
+# The pathways shown in the band, with their referent coordinators.
+SHOWN_PATHWAY_STATUSES = ("active",)
+POSTABLE_KINDS = (
+    TimelineEvent.Kind.NOTE,
+    TimelineEvent.Kind.CONSULTATION,
+    TimelineEvent.Kind.HOME_VISIT,
+)
+
+
+class TimelineFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Nature"),
+        required=False,
+        choices=[("", _("Toutes")), *TimelineEvent.Kind.choices],
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    # Validated as a number only: the choices (organisations of this timeline) are listed
+    # on the full page; an unknown one simply matches nothing.
+    organization = forms.IntegerField(
+        label=_("Organisation"),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    start = forms.DateField(
+        label=_("Du"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )
+    end = forms.DateField(
+        label=_("Au"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )
+
+    def filter(self, events: QuerySet[TimelineEvent]) -> QuerySet[TimelineEvent]:
+        """`events` narrowed by the valid filters (an invalid one is ignored)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("kind"):
+            events = events.filter(kind=data["kind"])
+        if data.get("organization"):
+            events = events.filter(organization_id=data["organization"])
+        if data.get("start"):
+            events = events.filter(occurred_at__gte=_day_start(data["start"]))
+        if data.get("end"):
+            events = events.filter(
+                occurred_at__lt=_day_start(data["end"] + datetime.timedelta(days=1))
+            )
+        return events
+
+
+class TimelineEventForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Nature"),
+        choices=[(kind.value, kind.label) for kind in POSTABLE_KINDS],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    title = forms.CharField(
+        label=_("Titre"), max_length=200, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    body = forms.CharField(
+        label=_("Contenu"),
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("Date de l'événement"),
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"
+        ),
+    )
+
+    def clean_occurred_at(self) -> datetime.datetime:
+        occurred_at = self.cleaned_data["occurred_at"]
+        if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
+            raise ValidationError(_("L'événement ne peut pas être dans le futur."), code="future")
+        return occurred_at
+
+
+class DocumentForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier (PDF, JPEG ou PNG)"),
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": ".pdf,.jpg,.jpeg,.png"}
+        ),
+    )
+    title = forms.CharField(
+        label=_("Titre"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+        help_text=_("Par défaut, le nom du fichier."),
+    )
+
+
+class CorrectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de la correction"),
+        max_length=2000,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+    )
+
+
+@dataclass
+class TimelineDay:
+    day: datetime.date
+    events: list[TimelineEvent]
+    continued: bool = False
+
+
+@dataclass
+class TimelinePage:
+    days: list[TimelineDay]
+    next_query: str
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def parse_cursor(value: str) -> tuple[datetime.datetime, int] | None:
+    """`<occurred_at ISO 8601>,<id>` as sent by the "load more" button; None if malformed."""
+    occurred, _sep, pk = value.rpartition(",")
+    try:
+        cursor = (datetime.datetime.fromisoformat(occurred), int(pk))
+    except ValueError:
+        return None
+    return cursor if timezone.is_aware(cursor[0]) else None
+
+
+def _parse_seen(value: str) -> datetime.datetime | None:
+    try:
+        seen = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return seen if timezone.is_aware(seen) else None
+
+
+def timeline_page(
+    patient: Patient,
+    query: QueryDict,
+    *,
+    before: tuple[datetime.datetime, int] | None,
+    seen_before: datetime.datetime | None,
+) -> TimelinePage:
+    """One keyset page of the timeline, newest first, grouped by day: two queries."""
+    events = TimelineFilterForm(query).filter(patient.timeline.all())
+    if before is not None:
+        occurred_at, pk = before
+        # The first condition lets PostgreSQL start the index scan at the cursor.
+        events = events.filter(occurred_at__lte=occurred_at).filter(
+            Q(occurred_at__lt=occurred_at) | Q(pk__lt=pk)
+        )
+    rows = list(
+        events.select_related("author", "organization", "document", "corrects").order_by(
+            "-occurred_at", "-id"
+        )[: PAGE_SIZE + 1]
+    )
+    page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    corrections: dict[int, list[TimelineEvent]] = {}
+    if page:
+        for correction in (
+            TimelineEvent.objects.filter(corrects_id__in=[event.pk for event in page])
+            .select_related("author")
+            .order_by("recorded_at", "id")
+        ):
+            corrections.setdefault(correction.corrects_id, []).append(correction)
+    for event in page:
+        event.page_corrections = corrections.get(event.pk, [])
+        event.is_new = seen_before is not None and event.recorded_at > seen_before
+    days = [
+        TimelineDay(day=day, events=list(group))
+        for day, group in itertools.groupby(
+            page, key=lambda event: timezone.localdate(event.occurred_at)
+        )
+    ]
+    if days and before is not None and days[0].day == timezone.localdate(before[0]):
+        days[0].continued = True
+    next_query = ""
+    if more:
+        params = query.copy()
+        last = page[-1]
+        params["before"] = f"{last.occurred_at.isoformat()},{last.pk}"
+        if seen_before is not None:
+            params["vu"] = seen_before.isoformat()
+        next_query = params.urlencode()
+    return TimelinePage(days=days, next_query=next_query)
+
+
+def _header(patient: Patient) -> dict[str, object]:
+    """The identity band: pathways and their referents, alerts, caregivers, consent."""
+    pathways = list(
+        patient.pathways.filter(status__in=SHOWN_PATHWAY_STATUSES)
+        .select_related("template", "referent")
+        .order_by("enrolled_on", "id")
+    )
+    consents = set(
+        patient.consents.filter(
+            withdrawn_at__isnull=True,
+            kind__in=[ConsentRecord.Kind.INFORMATION_GIVEN, ConsentRecord.Kind.SHARING_OBJECTION],
+        ).values_list("kind", flat=True)
+    )
+    return {
+        "pathways": pathways,
+        "referents": list(
+            {p.referent_id: p.referent for p in pathways if p.referent is not None}.values()
+        ),
+        "open_alerts": patient.alerts.exclude(status="resolved").count(),
+        "caregivers": list(patient.caregivers.order_by("last_name", "first_name")),
+        "information_given": ConsentRecord.Kind.INFORMATION_GIVEN in consents,
+        "sharing_objection": ConsentRecord.Kind.SHARING_OBJECTION in consents,
+    }
+
+
+def render_record(
+    request: HttpRequest,
+    patient: Patient,
+    *,
+    event_form: TimelineEventForm | None = None,
+    document_form: forms.Form | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole patient file; the caller has already called get_patient_for."""
+    before = None
+    if request.GET.get("before"):
+        before = parse_cursor(request.GET["before"])
+        if before is None:
+            return HttpResponseBadRequest()
+    seen_before = mark_timeline_seen(user=request.user, patient=patient)
+    filters = TimelineFilterForm(request.GET)
+    organizations = Organization.objects.filter(
+        pk__in=patient.timeline.exclude(organization=None).values("organization_id")
+    ).order_by("name")
+    filters.fields["organization"].widget.choices = [("", _t("Toutes"))] + [
+        (organization.pk, organization.name) for organization in organizations
+    ]
+    can_write = can_write_patient(request.user, patient)
+    context = {
+        "patient": patient,
+        **_header(patient),
+        "filters": filters,
+        "filtered": any(request.GET.get(name) for name in filters.fields),
+        "timeline": timeline_page(patient, request.GET, before=before, seen_before=seen_before),
+        "seen_before": seen_before,
+        "can_write": can_write,
+        "can_read_access_log": can_read_access_log(request.user, patient),
+        "event_form": event_form
+        or TimelineEventForm(initial={"occurred_at": timezone.localtime().replace(second=0)}),
+        "document_form": document_form or DocumentForm(),
+    }
+    return render(request, "patients/patient_detail.html", context, status=status)
+
+
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The patient file and the first page of its timeline."""
+    patient = get_patient_for(request, pk)
+    return render_record(request, patient)
+
+
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next timeline page, for the "load more" button (htmx fragment)."""
+    patient = get_patient_for(request, pk, object_type="timeline")
+    before = parse_cursor(request.GET.get("before", ""))
+    if before is None:
+        return HttpResponseBadRequest()
+    page = timeline_page(
+        patient, request.GET, before=before, seen_before=_parse_seen(request.GET.get("vu", ""))
+    )
+    return render(
+        request,
+        "patients/patient_detail.html#timeline-page",
+        {
+            "patient": patient,
+            "timeline": page,
+            "can_write": can_write_patient(request.user, patient),
+        },
+    )
+
+
+@require_POST
+def post_event(request: HttpRequest, pk: int) -> HttpResponse:
+    """A note, consultation or home-visit summary written from the patient file."""
+    patient = get_patient_for(request, pk, write=True, object_type="timeline_event")
+    form = TimelineEventForm(request.POST)
+    if not form.is_valid():
+        return render_record(request, patient, event_form=form, status=400)
+    add_timeline_event(request=request, patient=patient, **form.cleaned_data)
+    messages.success(request, _t("L'événement a été ajouté au fil du patient."))
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@require_POST
+def mark_event_in_error(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    """Mark an event as entered in error: a correcting event is added, the old one stays."""
+    patient = get_patient_for(
+        request, pk, write=True, object_type="timeline_event", object_id=event_pk
+    )
+    event = get_object_or_404(TimelineEvent, pk=event_pk, patient=patient)
+    form = CorrectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _t("Indiquez le motif de la correction."))
+        return redirect("patients:detail", pk=patient.pk)
+    try:
+        mark_entered_in_error(request=request, event=event, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _t("L'événement est marqué comme saisi par erreur."))
+    return redirect("patients:detail", pk=patient.pk)

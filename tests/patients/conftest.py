@@ -1,0 +1,117 @@
+"""Personas around one patient, for the access policy and the route x persona matrix."""
+
+import datetime
+from dataclasses import dataclass
+
+import pytest
+from django.utils import timezone
+
+from pathways.models import Pathway, PathwayTemplate
+from patients.models import BreakGlassAccess, Caregiver, CareTeamMember, ConsentRecord, Patient
+from professionals.models import Organization, Professional, SupportService
+from tsn.models import User
+
+YESTERDAY = datetime.date.today() - datetime.timedelta(days=1)
+
+
+@dataclass
+class World:
+    patient: Patient
+    other_patient: Patient
+    users: dict[str, User | None]
+
+
+def _member(patient, professional, **fields) -> CareTeamMember:
+    return CareTeamMember.objects.create(
+        patient=patient, professional=professional, role=CareTeamMember.Role.NURSE, **fields
+    )
+
+
+@pytest.fixture
+def world(make_patient, make_professional, make_user, commune) -> World:
+    """One patient and one user per relationship to them (DESIGN.md §5)."""
+    gp = make_professional()
+    patient = make_patient(gp=gp)
+    other_patient = make_patient()
+    CareTeamMember.objects.create(patient=patient, professional=gp, role=CareTeamMember.Role.GP)
+
+    read_only = make_professional(Professional.Profession.NURSE)
+    _member(patient, read_only, read_only=True)
+    ended = make_professional(Professional.Profession.NURSE)
+    _member(patient, ended, start=YESTERDAY - datetime.timedelta(days=30), end=YESTERDAY)
+    objected = make_professional(Professional.Profession.NURSE)
+    _member(patient, objected)
+    ConsentRecord.objects.create(
+        patient=patient, kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION, professional=objected
+    )
+
+    dac = Organization.objects.create(kind=Organization.Kind.DAC, name="DAC Rhône-Est")
+    service = SupportService.objects.create(
+        organization=dac, name="Appui à la coordination", category="coordination"
+    )
+    other_service = SupportService.objects.create(
+        organization=dac, name="Équipe mobile gériatrique", category="geriatric_evaluation"
+    )
+    coordinator = make_professional(Professional.Profession.COORDINATOR)
+    service.members.add(coordinator)
+    stranger_coordinator = make_professional(Professional.Profession.COORDINATOR)
+    other_service.members.add(stranger_coordinator)
+    template = PathwayTemplate.objects.create(code="ic", name="Insuffisance cardiaque")
+    Pathway.objects.create(
+        patient=patient, template=template, status=Pathway.Status.ACTIVE,
+        support_service=service, referent=coordinator,
+    )
+
+    outsider = make_professional()
+    glass = make_professional()
+    now = timezone.now()
+    BreakGlassAccess.objects.create(
+        user=glass.user, patient=patient, reason="Urgence de nuit, patient inconscient.",
+        started_at=now - datetime.timedelta(hours=1), expires_at=now + datetime.timedelta(hours=3),
+    )
+    expired_glass = make_professional()
+    BreakGlassAccess.objects.create(
+        user=expired_glass.user, patient=patient, reason="Urgence de la semaine dernière.",
+        started_at=now - datetime.timedelta(days=7),
+        expires_at=now - datetime.timedelta(days=7) + datetime.timedelta(hours=4),
+    )
+
+    patient_user = make_user(role=User.Role.PATIENT)
+    patient.user = patient_user
+    patient.save(update_fields=["user"])
+    other_patient_user = make_user(role=User.Role.PATIENT)
+    other_patient.user = other_patient_user
+    other_patient.save(update_fields=["user"])
+    caregiver = make_user(role=User.Role.PATIENT)
+    Caregiver.objects.create(
+        patient=patient, last_name="Roux", first_name="Paul", relationship="fils", user=caregiver
+    )
+    former_caregiver = make_user(role=User.Role.PATIENT)
+    Caregiver.objects.create(
+        patient=patient, last_name="Roux", first_name="Anne", relationship="fille",
+        user=former_caregiver, access_until=YESTERDAY,
+    )
+    return World(
+        patient=patient,
+        other_patient=other_patient,
+        users={
+            "team_member": gp.user,
+            "read_only_member": read_only.user,
+            "ended_member": ended.user,
+            "coordinator_following": coordinator.user,
+            "coordinator_not_following": stranger_coordinator.user,
+            "objected_professional": objected.user,
+            "outsider": outsider.user,
+            "ars_analyst": make_user(role=User.Role.ARS_ANALYST),
+            "the_patient": patient_user,
+            "another_patient": other_patient_user,
+            "authorised_caregiver": caregiver,
+            "expired_caregiver": former_caregiver,
+            "administrator": make_user(
+                role=User.Role.ADMINISTRATOR, is_staff=True, is_superuser=True
+            ),
+            "break_glass_active": glass.user,
+            "break_glass_expired": expired_glass.user,
+            "anonymous": None,
+        },
+    )
