@@ -158,6 +158,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["patient_id", "-occurred_at"], name="audit_patient_time"),
             models.Index(fields=["actor", "-occurred_at"], name="audit_actor_time"),
+            models.Index(fields=["-occurred_at", "-id"], name="audit_time"),
         ]
 
     def __str__(self) -> str:

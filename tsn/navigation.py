@@ -38,6 +38,7 @@ MAIN_NAVIGATION: dict[str, tuple[NavItem, ...]] = {
     User.Role.ADMINISTRATOR: (
         HOME,
         NavItem(_("Doublons"), "patients:duplicates"),
+        NavItem(_("Traçabilité"), "audit_search"),
         NavItem(_("Administration"), "admin:index", staff_only=True),
     ),
     User.Role.PATIENT: (NavItem(_("Mon dossier"), "home"),),

@@ -10,6 +10,7 @@ from tsn import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("audit/", views.audit_search, name="audit_search"),
     # Public: the login page offers the language switch too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("comptes/", include("allauth.urls")),

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from patients.models import CareTeamMember, Patient
 from professionals.models import Organization, PractitionerRole, Professional
 from tsn.accounts import count_active_users_by_role
 from tsn.audit import record_access
+from tsn.audit_search import AuditSearchForm, page_before, parse_cursor
 from tsn.models import AuditEvent, Territory, User
 from tsn.periods import in_effect_on
 
@@ -135,3 +136,20 @@ HOME_PAGES: dict[str, tuple[str, Callable[[HttpRequest], dict[str, Any]]]] = {
     User.Role.ADMINISTRATOR: ("tsn/home_admin.html", _admin_home),
     User.Role.PATIENT: ("tsn/home_patient.html", _patient_home),
 }
+
+
+def audit_search(request: HttpRequest) -> HttpResponse:
+    """Territory-wide audit trail for administrators: who accessed which record, when."""
+    if request.user.role != User.Role.ADMINISTRATOR:
+        raise Http404
+    form = AuditSearchForm(request.GET)  # every filter is optional: no filter, all events
+    events, next_cursor = [], None
+    if form.is_valid():
+        events, next_cursor = page_before(form.events(), parse_cursor(request.GET.get("before")))
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "tsn/audit_search.html",
+        {"form": form, "events": events, "next_cursor": next_cursor, "query": query.urlencode()},
+    )

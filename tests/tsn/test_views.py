@@ -218,7 +218,7 @@ def test_account_pages_share_the_site_layout(client, make_user):
         (User.Role.COORDINATOR, ["Accueil", "Patients"]),
         (User.Role.PROFESSIONAL, ["Accueil", "Mes patients"]),
         (User.Role.ARS_ANALYST, ["Indicateurs"]),
-        (User.Role.ADMINISTRATOR, ["Accueil", "Doublons", "Administration"]),
+        (User.Role.ADMINISTRATOR, ["Accueil", "Doublons", "Traçabilité", "Administration"]),
         (User.Role.PATIENT, ["Mon dossier"]),
     ],
 )

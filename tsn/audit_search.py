@@ -1,0 +1,95 @@
+"""The territory-wide audit search for administrators: filters and keyset pages."""
+
+import datetime
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from tsn.models import AuditEvent
+
+PAGE_SIZE = 100
+
+
+class AuditSearchForm(forms.Form):
+    actor = forms.EmailField(
+        label=_("Adresse e-mail de la personne"),
+        required=False,
+        widget=forms.EmailInput(attrs={"class": "form-control"}),
+    )
+    patient = forms.IntegerField(
+        label=_("Numéro de dossier patient"),
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
+    action = forms.ChoiceField(
+        label=_("Action"),
+        required=False,
+        choices=[("", _("Toutes")), *AuditEvent.Action.choices],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    outcome = forms.ChoiceField(
+        label=_("Résultat"),
+        required=False,
+        choices=[("", _("Tous")), *AuditEvent.Outcome.choices],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    since = forms.DateField(
+        label=_("Depuis le"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    until = forms.DateField(
+        label=_("Jusqu'au"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    break_glass_only = forms.BooleanField(
+        label=_("Bris de glace seulement"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+    def events(self) -> QuerySet[AuditEvent]:
+        """The matching events, newest first (call on a valid form)."""
+        data = self.cleaned_data
+        events = AuditEvent.objects.select_related("actor").order_by("-occurred_at", "-id")
+        if data["actor"]:
+            events = events.filter(actor__email=data["actor"].lower())
+        if data["patient"]:
+            events = events.filter(patient_id=data["patient"])
+        if data["action"]:
+            events = events.filter(action=data["action"])
+        if data["outcome"]:
+            events = events.filter(outcome=data["outcome"])
+        if data["since"]:
+            events = events.filter(occurred_at__date__gte=data["since"])
+        if data["until"]:
+            events = events.filter(occurred_at__date__lte=data["until"])
+        if data["break_glass_only"]:
+            events = events.exclude(break_glass_reason="")
+        return events
+
+
+def parse_cursor(raw: str | None) -> tuple[datetime.datetime, int] | None:
+    """'<iso datetime>,<id>' -> (datetime, id); None when absent or malformed."""
+    if not raw or "," not in raw:
+        return None
+    moment, _, pk = raw.rpartition(",")
+    try:
+        return datetime.datetime.fromisoformat(moment), int(pk)
+    except ValueError:
+        return None
+
+
+def page_before(events: QuerySet[AuditEvent], cursor) -> tuple[list[AuditEvent], str | None]:
+    """One keyset page older than `cursor`, and the cursor of the next page."""
+    if cursor:
+        moment, pk = cursor
+        events = events.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=pk))
+    rows = list(events[: PAGE_SIZE + 1])
+    if len(rows) <= PAGE_SIZE:
+        return rows, None
+    last = rows[PAGE_SIZE - 1]
+    return rows[:PAGE_SIZE], f"{last.occurred_at.isoformat()},{last.pk}"
