@@ -315,7 +315,7 @@ class CareTeamMember(models.Model):
 
     def is_active(self, on: datetime.date | None = None) -> bool:
         on = on or timezone.localdate()
-        return self.start <= on and (self.end is None or self.end >= on)
+        return self.start <= on and (self.end is None or self.end > on)
 
 
 @pgtrigger.register(

@@ -365,3 +365,48 @@ def add_document(
         patient_id=patient.pk,
     )
     return document
+
+
+# --- Identity vigilance ---
+
+
+@transaction.atomic
+def merge_patients(
+    *, kept: Patient, merged: Patient, reason: str, actor: User, client_ip: str | None = None
+) -> Patient:
+    """Mark `merged` as a duplicate of `kept`; both histories stay where they are."""
+    locked = {
+        patient.pk: patient
+        for patient in Patient.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk])
+    }
+    if kept.pk == merged.pk or len(locked) != 2:
+        raise ValidationError(_("Choisissez deux dossiers différents."), code="same_patient")
+    if locked[kept.pk].merged_into_id or locked[merged.pk].merged_into_id:
+        raise ValidationError(_("L'un de ces dossiers a déjà été fusionné."), code="already_merged")
+    merged.merged_into = kept
+    merged.save(update_fields=["merged_into", "updated_at"])
+    now = timezone.now()
+    # The reason stays in both timelines (append-only) and the trail records who merged.
+    for patient, title in (
+        (kept, _("Dossier n° %(pk)s fusionné dans ce dossier") % {"pk": merged.pk}),
+        (merged, _("Dossier fusionné dans le dossier n° %(pk)s") % {"pk": kept.pk}),
+    ):
+        TimelineEvent.objects.create(
+            patient=patient,
+            occurred_at=now,
+            recorded_at=now,
+            kind=TimelineEvent.Kind.NOTE,
+            source=TimelineEvent.Source.SYSTEM,
+            title=title,
+            body=reason,
+        )
+        AuditEvent.objects.create(
+            actor=actor,
+            actor_role=actor.role,
+            patient_id=patient.pk,
+            action=AuditEvent.Action.UPDATE,
+            object_type="patient_merge",
+            object_id=f"{merged.pk}>{kept.pk}",
+            client_ip=client_ip,
+        )
+    return kept

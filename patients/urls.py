@@ -37,6 +37,7 @@ urlpatterns = [
 urlpatterns += [
     path("", search.search, name="search"),
     path("doublons/", vigilance.duplicates, name="duplicates"),
+    path("doublons/fusion/", vigilance.merge, name="merge"),
     path("<int:pk>/liaison/", liaison.liaison, name="liaison"),
     path("<int:pk>/equipe/", team.care_team, name="care_team"),
     path("<int:pk>/equipe/ajouter/", team.add_member, name="care_team_add"),

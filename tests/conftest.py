@@ -17,7 +17,10 @@ _sequence = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests create many accounts; the real hasher is deliberately slow."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,  # to check passwords hashed before the test (seed_demo)
+    ]
 
 
 @pytest.fixture(autouse=True)

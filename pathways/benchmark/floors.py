@@ -32,10 +32,10 @@ def professional_home(request: HttpRequest) -> JsonResponse:
           (SELECT array_agg(o.name ORDER BY o.name) FROM professionals_practitionerrole r
              JOIN professionals_organization o ON o.id = r.organization_id
             WHERE r.professional_id = p.id AND r.start <= %(d)s
-              AND (r."end" IS NULL OR r."end" >= %(d)s)),
+              AND (r."end" IS NULL OR r."end" > %(d)s)),
           (SELECT count(DISTINCT m.patient_id) FROM patients_careteammember m
             WHERE m.professional_id = p.id AND m.start <= %(d)s
-              AND (m."end" IS NULL OR m."end" >= %(d)s)),
+              AND (m."end" IS NULL OR m."end" > %(d)s)),
           (SELECT count(*) FROM patients_patient WHERE gp_id = p.id),
           s.open, s.overdue
         FROM professionals_professional p,
@@ -97,7 +97,7 @@ def patient_home(request: HttpRequest) -> JsonResponse:
              FROM patients_careteammember m
              JOIN professionals_professional pr ON pr.id = m.professional_id
             WHERE m.patient_id = pt.id AND m.start <= %(d)s
-              AND (m."end" IS NULL OR m."end" >= %(d)s)),
+              AND (m."end" IS NULL OR m."end" > %(d)s)),
           (SELECT json_agg(json_build_array(t.name, pw.enrolled_on) ORDER BY pw.enrolled_on)
              FROM pathways_pathway pw JOIN pathways_pathwaytemplate t ON t.id = pw.template_id
             WHERE pw.patient_id = pt.id AND pw.status = 'active')
@@ -107,3 +107,39 @@ def patient_home(request: HttpRequest) -> JsonResponse:
         {"d": today, "u": request.user.pk},
     )
     return JsonResponse({"rows": rows}, safe=False)
+
+
+# One keyset page of a timeline: the events with their author, organisation, document and
+# the corrections that mark them in error (what the patient file shows), newest first.
+_TIMELINE_PAGE = """
+    SELECT e.id, e.occurred_at, e.recorded_at, e.kind, e.title, e.body, e.source,
+      a.first_name, a.last_name, o.name, d.id, d.original_name, d.size,
+      c.title, c.occurred_at,
+      (SELECT json_agg(json_build_array(x.id, x.body, x.recorded_at, xa.first_name, xa.last_name)
+                       ORDER BY x.recorded_at, x.id)
+         FROM patients_timelineevent x
+         LEFT JOIN professionals_professional xa ON xa.id = x.author_id
+        WHERE x.corrects_id = e.id)
+    FROM patients_timelineevent e
+    LEFT JOIN professionals_professional a ON a.id = e.author_id
+    LEFT JOIN professionals_organization o ON o.id = e.organization_id
+    LEFT JOIN patients_document d ON d.event_id = e.id
+    LEFT JOIN patients_timelineevent c ON c.id = e.corrects_id
+    WHERE e.patient_id = %(p)s AND (e.occurred_at, e.id) < (%(t)s, %(i)s)
+    ORDER BY e.occurred_at DESC, e.id DESC
+    LIMIT 50
+"""
+
+
+def _timeline_rows(request: HttpRequest, pk: int, before: str) -> JsonResponse:
+    occurred_at, _, event_id = before.rpartition(",")
+    params = {"p": pk, "t": occurred_at, "i": int(event_id)}
+    return JsonResponse({"rows": _rows(_TIMELINE_PAGE, params)}, safe=False)
+
+
+def timeline_first_page(request: HttpRequest, pk: int) -> JsonResponse:
+    return _timeline_rows(request, pk, "infinity,0")
+
+
+def timeline_deep_page(request: HttpRequest, pk: int) -> JsonResponse:
+    return _timeline_rows(request, pk, request.GET["before"])

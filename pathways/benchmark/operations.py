@@ -8,11 +8,13 @@ Add an operation here with every issue that adds a hot path.
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from pathways.benchmark.harness import Operation
 from pathways.models import Pathway, Step
-from patients.models import CareTeamMember
+from patients.models import CareTeamMember, Patient
 from tsn.models import User
+from tsn.periods import in_effect_on
 
 DEMO_USERS = {
     "gp": "medecin@demo.tsn.test",
@@ -39,6 +41,62 @@ def _get(client: Client, url: str):
         return response
 
     return call
+
+
+def _get_htmx(client: Client, url: str, params: dict[str, str]):
+    def call():
+        response = client.get(url, params, headers={"HX-Request": "true"})
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        return response
+
+    return call
+
+
+# The deep timeline page starts after this many newest events (page 21 of 50).
+DEEP_EVENTS = 1000
+
+
+def gp_busiest_patient(gp) -> tuple[Patient, int]:
+    """The demo GP's care-team patient with the most timeline events."""
+    patient = (
+        Patient.objects.filter(
+            in_effect_on(timezone.localdate(), "care_team__"), care_team__professional=gp
+        )
+        .annotate(event_count=Count("timeline", distinct=True))
+        .order_by("-event_count", "pk")
+        .first()
+    )
+    return patient, patient.event_count
+
+
+def timeline_cursor(patient: Patient, newer: int) -> str:
+    """The `before` cursor of the `newer`-th newest event of the patient's timeline."""
+    event = patient.timeline.order_by("-occurred_at", "-id")[newer - 1 : newer].get()
+    return f"{event.occurred_at.isoformat()},{event.pk}"
+
+
+def _timeline_operations(clients: dict[str, Client], gp) -> list[Operation]:
+    patient, events = gp_busiest_patient(gp)
+    # A small territory's busiest timeline may be shorter: go as deep as it allows.
+    deep = max(min(DEEP_EVENTS, events - 50), 1)
+    cursor = {"before": timeline_cursor(patient, deep)}
+    return [
+        Operation(
+            name="timeline.first_page",
+            size=f"{events:,} events, 50 shown",
+            run=_get(clients["gp"], reverse("patients:detail", args=[patient.pk])),
+            floor=_get(clients["gp"], reverse("floor_timeline_first_page", args=[patient.pk])),
+        ),
+        Operation(
+            name="timeline.deep_page",
+            size=f"{events:,} events, 50 after the {deep:,}th",
+            run=_get_htmx(clients["gp"], reverse("patients:timeline", args=[patient.pk]), cursor),
+            floor=_get_htmx(
+                clients["gp"], reverse("floor_timeline_deep_page", args=[patient.pk]), cursor
+            ),
+        ),
+    ]
 
 
 def operations(clients: dict[str, Client]) -> list[Operation]:
@@ -75,4 +133,5 @@ def operations(clients: dict[str, Client]) -> list[Operation]:
             run=_get(clients["patient"], home),
             floor=_get(clients["patient"], reverse("floor_patient_home")),
         ),
+        *_timeline_operations(clients, gp),
     ]

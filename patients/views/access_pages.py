@@ -1,16 +1,15 @@
 """Break-the-glass and the record's access log."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from patients.access import get_patient_for
+from patients.access import can_read_access_log, get_patient_for
 from patients.models import Patient
 from patients.services import open_break_glass
-from tsn.models import AuditEvent, User
+from tsn.models import AuditEvent
 
 
 class BreakGlassForm(forms.Form):
@@ -41,18 +40,9 @@ def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "patients/break_glass_form.html", {"form": form, "pk": pk})
 
 
-def can_read_access_log(user: User, patient: Patient) -> bool:
-    """The referent coordinators of the patient and the patient themselves."""
-    if user.role == User.Role.PATIENT:
-        return patient.user_id == user.pk
-    return patient.pathways.filter(referent__user=user).exists()
-
-
 def access_log(request: HttpRequest, pk: int) -> HttpResponse:
     """Who accessed this record, when, and why for break-the-glass."""
-    patient = get_patient_for(request, pk, object_type="access_log")
-    if not can_read_access_log(request.user, patient):
-        raise PermissionDenied
+    patient = get_patient_for(request, pk, also=can_read_access_log, object_type="access_log")
     events = (
         AuditEvent.objects.filter(patient_id=patient.pk)
         .select_related("actor__professional")

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.access import can_write_patient, get_patient_for
-from patients.models import ConsentRecord, Patient, TimelineEvent
+from patients.models import ConsentRecord, Document, Patient, TimelineEvent
 from patients.services import add_timeline_event, mark_entered_in_error, mark_timeline_seen
 from patients.views.access_pages import can_read_access_log
 from professionals.models import Organization
@@ -190,9 +190,17 @@ def timeline_page(
             .order_by("recorded_at", "id")
         ):
             corrections.setdefault(correction.corrects_id, []).append(correction)
+    # Labels translated once per page, not once per event (get_FOO_display translates all).
+    kinds, sources = dict(TimelineEvent.Kind.choices), dict(TimelineEvent.Source.choices)
     for event in page:
         event.page_corrections = corrections.get(event.pk, [])
         event.is_new = seen_before is not None and event.recorded_at > seen_before
+        event.kind_label = kinds.get(event.kind, event.kind)
+        event.source_label = sources.get(event.source, event.source)
+        try:
+            event.attached = event.document
+        except Document.DoesNotExist:
+            event.attached = None
     days = [
         TimelineDay(day=day, events=list(group))
         for day, group in itertools.groupby(
@@ -219,21 +227,31 @@ def _header(patient: Patient) -> dict[str, object]:
         .select_related("template", "referent")
         .order_by("enrolled_on", "id")
     )
-    consents = set(
-        patient.consents.filter(
-            withdrawn_at__isnull=True,
-            kind__in=[ConsentRecord.Kind.INFORMATION_GIVEN, ConsentRecord.Kind.SHARING_OBJECTION],
-        ).values_list("kind", flat=True)
+    consent = {
+        kind: Exists(
+            ConsentRecord.objects.filter(patient=OuterRef("pk"), kind=kind, withdrawn_at=None)
+        )
+        for kind in (ConsentRecord.Kind.INFORMATION_GIVEN, ConsentRecord.Kind.SHARING_OBJECTION)
+    }
+    figures = (
+        Patient.objects.filter(pk=patient.pk)
+        .values("pk")
+        .annotate(
+            open_alerts=Count("alerts", filter=~Q(alerts__status="resolved")),
+            information_given=consent[ConsentRecord.Kind.INFORMATION_GIVEN],
+            sharing_objection=consent[ConsentRecord.Kind.SHARING_OBJECTION],
+        )
+        .get()
     )
     return {
         "pathways": pathways,
         "referents": list(
             {p.referent_id: p.referent for p in pathways if p.referent is not None}.values()
         ),
-        "open_alerts": patient.alerts.exclude(status="resolved").count(),
+        "open_alerts": figures["open_alerts"],
         "caregivers": list(patient.caregivers.order_by("last_name", "first_name")),
-        "information_given": ConsentRecord.Kind.INFORMATION_GIVEN in consents,
-        "sharing_objection": ConsentRecord.Kind.SHARING_OBJECTION in consents,
+        "information_given": figures["information_given"],
+        "sharing_objection": figures["sharing_objection"],
     }
 
 
@@ -314,21 +332,27 @@ def post_event(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("patients:detail", pk=patient.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def mark_event_in_error(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     """Mark an event as entered in error: a correcting event is added, the old one stays."""
     patient = get_patient_for(
         request, pk, write=True, object_type="timeline_event", object_id=event_pk
     )
-    event = get_object_or_404(TimelineEvent, pk=event_pk, patient=patient)
-    form = CorrectionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _t("Indiquez le motif de la correction."))
-        return redirect("patients:detail", pk=patient.pk)
-    try:
-        mark_entered_in_error(request=request, event=event, reason=form.cleaned_data["reason"])
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _t("L'événement est marqué comme saisi par erreur."))
-    return redirect("patients:detail", pk=patient.pk)
+    event = get_object_or_404(
+        TimelineEvent.objects.select_related("author", "organization"), pk=event_pk, patient=patient
+    )
+    form = CorrectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mark_entered_in_error(request=request, event=event, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _t("L'événement est marqué comme saisi par erreur."))
+            return redirect("patients:detail", pk=patient.pk)
+    return render(
+        request,
+        "patients/timeline_event_error.html",
+        {"patient": patient, "event": event, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )

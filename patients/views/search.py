@@ -110,7 +110,9 @@ def search(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     professional = getattr(request.user, "professional", None)
     patients = filter_patients(
-        Patient.objects.visible_to(request.user), data=data, professional=professional
+        Patient.objects.visible_to(request.user).filter(merged_into__isnull=True),
+        data=data,
+        professional=professional,
     )
     after = request.GET.get("apres", "")
     if after:

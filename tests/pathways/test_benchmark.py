@@ -1,6 +1,7 @@
 """The benchmark harness: its arithmetic, and floors that fetch what the pages show."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection, transaction
@@ -8,6 +9,7 @@ from django.urls import reverse
 
 from pathways.benchmark.database import database_name
 from pathways.benchmark.harness import Operation, Result, Timing, measure, render_table
+from pathways.benchmark.operations import gp_busiest_patient, timeline_cursor
 from pathways.demo import seed_demo
 from pathways.demo.accounts import delete_demo_accounts
 from pathways.demo.bulk import truncate_app_tables
@@ -121,3 +123,25 @@ class TestFloorsFetchWhatThePagesShow:
             member.role for member in patient.active_care_team
         ]
         assert len(pathways) == len(patient.active_pathways) > 0
+
+
+@pytest.mark.urls("pathways.benchmark.urls")
+@pytest.mark.django_db
+@pytest.mark.usefixtures("territory")
+def test_timeline_floors_fetch_the_events_the_pages_show(client):
+    gp = User.objects.get(email="medecin@demo.tsn.test")
+    client.force_login(gp)
+    patient, events = gp_busiest_patient(gp.professional)
+    assert events > 50
+    event_ids = re.compile(r'id="evenement-(\d+)"')
+
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    floor = client.get(reverse("floor_timeline_first_page", args=[patient.pk])).json()["rows"]
+    assert [int(pk) for pk in event_ids.findall(page)] == [row[0] for row in floor]
+    assert len(floor) == 50
+
+    cursor = {"before": timeline_cursor(patient, events - 50)}
+    page = client.get(reverse("patients:timeline", args=[patient.pk]), cursor).content.decode()
+    floor = client.get(reverse("floor_timeline_deep_page", args=[patient.pk]), cursor).json()
+    assert [int(pk) for pk in event_ids.findall(page)] == [row[0] for row in floor["rows"]]
+    assert len(floor["rows"]) == 50

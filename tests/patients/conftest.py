@@ -11,7 +11,7 @@ from patients.models import BreakGlassAccess, Caregiver, CareTeamMember, Consent
 from professionals.models import Organization, Professional, SupportService
 from tsn.models import User
 
-YESTERDAY = datetime.date.today() - datetime.timedelta(days=1)
+YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 
 @dataclass
@@ -58,20 +58,28 @@ def world(make_patient, make_professional, make_user, commune) -> World:
     other_service.members.add(stranger_coordinator)
     template = PathwayTemplate.objects.create(code="ic", name="Insuffisance cardiaque")
     Pathway.objects.create(
-        patient=patient, template=template, status=Pathway.Status.ACTIVE,
-        support_service=service, referent=coordinator,
+        patient=patient,
+        template=template,
+        status=Pathway.Status.ACTIVE,
+        support_service=service,
+        referent=coordinator,
     )
 
     outsider = make_professional()
     glass = make_professional()
     now = timezone.now()
     BreakGlassAccess.objects.create(
-        user=glass.user, patient=patient, reason="Urgence de nuit, patient inconscient.",
-        started_at=now - datetime.timedelta(hours=1), expires_at=now + datetime.timedelta(hours=3),
+        user=glass.user,
+        patient=patient,
+        reason="Urgence de nuit, patient inconscient.",
+        started_at=now - datetime.timedelta(hours=1),
+        expires_at=now + datetime.timedelta(hours=3),
     )
     expired_glass = make_professional()
     BreakGlassAccess.objects.create(
-        user=expired_glass.user, patient=patient, reason="Urgence de la semaine dernière.",
+        user=expired_glass.user,
+        patient=patient,
+        reason="Urgence de la semaine dernière.",
         started_at=now - datetime.timedelta(days=7),
         expires_at=now - datetime.timedelta(days=7) + datetime.timedelta(hours=4),
     )
@@ -88,8 +96,12 @@ def world(make_patient, make_professional, make_user, commune) -> World:
     )
     former_caregiver = make_user(role=User.Role.PATIENT)
     Caregiver.objects.create(
-        patient=patient, last_name="Roux", first_name="Anne", relationship="fille",
-        user=former_caregiver, access_until=YESTERDAY,
+        patient=patient,
+        last_name="Roux",
+        first_name="Anne",
+        relationship="fille",
+        user=former_caregiver,
+        access_until=YESTERDAY,
     )
     return World(
         patient=patient,

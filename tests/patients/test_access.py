@@ -64,7 +64,8 @@ def test_withdrawing_an_objection_gives_access_back(world):
 def test_an_objection_overrides_the_care_team_but_not_break_the_glass(world):
     gp = world.users["team_member"]
     ConsentRecord.objects.create(
-        patient=world.patient, kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION,
+        patient=world.patient,
+        kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION,
         professional=gp.professional,
     )
     assert not Patient.objects.visible_to(gp).filter(pk=world.patient.pk).exists()

@@ -27,7 +27,8 @@ def test_sql_twin_agrees_with_care_team_member_is_active(make_patient, make_prof
     ]
     in_sql = set(CareTeamMember.objects.filter(in_effect_on(TODAY)).values_list("pk", flat=True))
     assert in_sql == {member.pk for member in members if member.is_active(TODAY)}
-    assert len(in_sql) == 4
+    # The end date is exclusive: a period ending today is over today.
+    assert in_sql == {members[0].pk, members[1].pk, members[5].pk}
 
 
 def test_prefix_reaches_a_related_period(make_patient, make_professional):
