@@ -5,11 +5,13 @@ Every page, API endpoint, export, PDF and task reaches patient data through
 decides. One condition per line, so that a review reads the rule.
 """
 
+import functools
+import operator
 from collections.abc import Callable
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -111,35 +113,54 @@ def _in_the_course_of_care(user: User, only: int | None = None) -> Q | None:
     ) & ~Q(pk__in=_objected_to(professional, only))
 
 
+def _writing_grounds(user: User, only: int) -> Q | None:
+    """Writing (notes, documents, care team) is for the writable care team and the
+    coordinators following the patient, never under break-the-glass alone."""
+    if user.role == User.Role.PATIENT or not user.is_clinical:
+        return None
+    professional = _professional(user)
+    if professional is None:
+        return None
+    return (
+        Q(pk__in=_care_team_of(professional, only, writable=True))
+        | Q(pk__in=_followed_by_their_service(professional, only))
+    ) & ~Q(pk__in=_objected_to(professional, only))
+
+
+def _signed_in(user: User) -> bool:
+    return user.is_authenticated and user.is_active
+
+
+def _emergency(user: User, only: int | None) -> Q | None:
+    return Q(pk__in=_break_glass_open(user, only)) if user.is_clinical else None
+
+
+def _flag(grounds: Q | None) -> ExpressionWrapper | Value:
+    """A boolean column: does the row meet these grounds?"""
+    if grounds is None:
+        return Value(False)
+    return ExpressionWrapper(grounds, output_field=BooleanField())
+
+
 def visible_patients(
     patients: PatientQuerySet, user: User, *, only: int | None = None
 ) -> PatientQuerySet:
     """The patients `user` may see, as a queryset (no duplicates, composable)."""
-    if not user.is_authenticated or not user.is_active:
+    if not _signed_in(user):
         return patients.none()
-    grounds = _in_the_course_of_care(user, only)
-    if user.is_clinical:
-        emergency = Q(pk__in=_break_glass_open(user, only))
-        grounds = emergency if grounds is None else grounds | emergency
-    if grounds is None:
+    grounds = [g for g in (_in_the_course_of_care(user, only), _emergency(user, only)) if g]
+    if not grounds:
         return patients.none()
-    return patients.filter(grounds)
+    return patients.filter(functools.reduce(operator.or_, grounds))
 
 
 def can_write_patient(user: User, patient: Patient) -> bool:
-    """Writing (notes, documents, care team) is for the writable care team and the
-    coordinators following the patient, never under break-the-glass alone."""
-    if not user.is_authenticated or not user.is_active or not user.is_clinical:
+    if not _signed_in(user):
         return False
-    professional = _professional(user)
-    if professional is None:
-        return False
-    only = patient.pk
-    writers = (
-        Q(pk__in=_care_team_of(professional, only, writable=True))
-        | Q(pk__in=_followed_by_their_service(professional, only))
-    ) & ~Q(pk__in=_objected_to(professional, only))
-    return Patient.objects.filter(writers, pk=only).exists()
+    if getattr(patient, "_checked_for", None) == user.pk:
+        return patient._may_write  # answered by get_patient_for in the same query
+    grounds = _writing_grounds(user, patient.pk)
+    return grounds is not None and Patient.objects.filter(grounds, pk=patient.pk).exists()
 
 
 def can_read_access_log(user: User, patient: Patient) -> bool:
@@ -163,14 +184,26 @@ def get_patient_for(
     otherwise); one AuditEvent either way."""
     user = request.user
     action = AuditEvent.Action.UPDATE if write else AuditEvent.Action.READ
-    patient = (
-        visible_patients(Patient.objects.filter(pk=pk), user, only=pk)
+    # One query answers every question for this one patient; the grounds are the ones
+    # visible_patients() uses, narrowed to it.
+    row = (
+        Patient.objects.filter(pk=pk)
+        .annotate(
+            _in_care=_flag(_in_the_course_of_care(user, pk)),
+            _via_glass=_flag(_emergency(user, pk)),
+            _may_write=_flag(_writing_grounds(user, pk)),
+        )
         .select_related("gp", "commune")
         .first()
+        if _signed_in(user)
+        else None
     )
+    patient = row if row is not None and (row._in_care or row._via_glass) else None
+    if patient is not None:
+        patient._checked_for = user.pk
     allowed = (
         patient is not None
-        and (not write or can_write_patient(user, patient))
+        and (not write or patient._may_write)
         and (also is None or also(user, patient))
     )
     record_access(
@@ -191,8 +224,7 @@ def get_patient_for(
 
 def _break_glass_reason(user: User, patient: Patient) -> str:
     """The justification when the access rests on break-the-glass alone, else ""."""
-    grounds = _in_the_course_of_care(user, patient.pk)
-    if grounds is not None and Patient.objects.filter(grounds, pk=patient.pk).exists():
+    if patient._in_care:
         return ""
     access = (
         BreakGlassAccess.objects.filter(user=user, patient=patient, expires_at__gt=timezone.now())

@@ -1,11 +1,10 @@
 """The territory-wide audit search for administrators: filters and keyset pages."""
 
-import datetime
-
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from tsn.keyset import Cursor, cursor_after, older_than
 from tsn.models import AuditEvent
 
 PAGE_SIZE = 100
@@ -72,24 +71,14 @@ class AuditSearchForm(forms.Form):
         return events
 
 
-def parse_cursor(raw: str | None) -> tuple[datetime.datetime, int] | None:
-    """'<iso datetime>,<id>' -> (datetime, id); None when absent or malformed."""
-    if not raw or "," not in raw:
-        return None
-    moment, _, pk = raw.rpartition(",")
-    try:
-        return datetime.datetime.fromisoformat(moment), int(pk)
-    except ValueError:
-        return None
-
-
-def page_before(events: QuerySet[AuditEvent], cursor) -> tuple[list[AuditEvent], str | None]:
+def page_before(
+    events: QuerySet[AuditEvent], cursor: Cursor | None
+) -> tuple[list[AuditEvent], str | None]:
     """One keyset page older than `cursor`, and the cursor of the next page."""
     if cursor:
-        moment, pk = cursor
-        events = events.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=pk))
+        events = events.filter(older_than("occurred_at", cursor))
     rows = list(events[: PAGE_SIZE + 1])
     if len(rows) <= PAGE_SIZE:
         return rows, None
     last = rows[PAGE_SIZE - 1]
-    return rows[:PAGE_SIZE], f"{last.occurred_at.isoformat()},{last.pk}"
+    return rows[:PAGE_SIZE], cursor_after(last.occurred_at, last.pk)

@@ -18,7 +18,8 @@ from patients.models import CareTeamMember, Patient
 from professionals.models import Organization, PractitionerRole, Professional
 from tsn.accounts import count_active_users_by_role
 from tsn.audit import record_access
-from tsn.audit_search import AuditSearchForm, page_before, parse_cursor
+from tsn.audit_search import AuditSearchForm, page_before
+from tsn.keyset import parse_cursor
 from tsn.models import AuditEvent, Territory, User
 from tsn.periods import in_effect_on
 

@@ -1,12 +1,9 @@
 """The liaison notebook (cahier de liaison): messages of the care team about one patient."""
 
-import datetime
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from patients.access import can_write_patient, get_patient_for
 from patients.models import LiaisonMessage, LiaisonRead, Patient
 from patients.services import mark_liaison_read, mentionable_users, post_liaison_message
+from tsn.keyset import cursor_after, older_than, parse_cursor
 from tsn.models import User
 
 PAGE_SIZE = 50
@@ -48,21 +46,6 @@ class LiaisonMessageForm(forms.Form):
         )
 
 
-def _cursor(message: LiaisonMessage) -> str:
-    return f"{message.sent_at.isoformat()}~{message.pk}"
-
-
-def _parse_cursor(value: str) -> tuple[datetime.datetime, int]:
-    try:
-        sent_at, pk = value.rsplit("~", 1)
-        moment = datetime.datetime.fromisoformat(sent_at)
-        if timezone.is_naive(moment):
-            raise ValueError
-        return moment, int(pk)
-    except ValueError:
-        raise Http404 from None
-
-
 def liaison(request: HttpRequest, pk: int) -> HttpResponse:
     """The 50 most recent messages, oldest first, a link to older ones; post a message."""
     write = request.method == "POST"
@@ -83,16 +66,16 @@ def liaison(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("patients:liaison", pk=patient.pk)
 
     thread = LiaisonMessage.objects.filter(patient=patient)
-    before = request.GET.get("avant", "")
+    before = parse_cursor(request.GET.get("avant"))
     if before:
-        sent_at, message_pk = _parse_cursor(before)
-        thread = thread.filter(Q(sent_at__lt=sent_at) | Q(sent_at=sent_at, pk__lt=message_pk))
+        thread = thread.filter(older_than("sent_at", before))
     newest_first = list(
         thread.select_related("author__professional")
         .prefetch_related("mentions__professional")
         .order_by("-sent_at", "-pk")[: PAGE_SIZE + 1]
     )
-    older = _cursor(newest_first[PAGE_SIZE - 1]) if len(newest_first) > PAGE_SIZE else ""
+    last = newest_first[PAGE_SIZE - 1] if len(newest_first) > PAGE_SIZE else None
+    older = cursor_after(last.sent_at, last.pk) if last else ""
     page = newest_first[:PAGE_SIZE][::-1]
 
     read = LiaisonRead.objects.filter(user=request.user, patient=patient).first()

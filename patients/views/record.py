@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from patients.access import can_write_patient, get_patient_for
+from patients.access import can_read_access_log, can_write_patient, get_patient_for
 from patients.models import ConsentRecord, Document, Patient, TimelineEvent
 from patients.services import add_timeline_event, mark_entered_in_error, mark_timeline_seen
-from patients.views.access_pages import can_read_access_log
 from professionals.models import Organization
+from tsn.keyset import cursor_after, older_than, parse_cursor
 
 PAGE_SIZE = 50
 # The pathways shown in the band, with their referent coordinators.
@@ -143,16 +143,6 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def parse_cursor(value: str) -> tuple[datetime.datetime, int] | None:
-    """`<occurred_at ISO 8601>,<id>` as sent by the "load more" button; None if malformed."""
-    occurred, _sep, pk = value.rpartition(",")
-    try:
-        cursor = (datetime.datetime.fromisoformat(occurred), int(pk))
-    except ValueError:
-        return None
-    return cursor if timezone.is_aware(cursor[0]) else None
-
-
 def _parse_seen(value: str) -> datetime.datetime | None:
     try:
         seen = datetime.datetime.fromisoformat(value)
@@ -171,11 +161,7 @@ def timeline_page(
     """One keyset page of the timeline, newest first, grouped by day: two queries."""
     events = TimelineFilterForm(query).filter(patient.timeline.all())
     if before is not None:
-        occurred_at, pk = before
-        # The first condition lets PostgreSQL start the index scan at the cursor.
-        events = events.filter(occurred_at__lte=occurred_at).filter(
-            Q(occurred_at__lt=occurred_at) | Q(pk__lt=pk)
-        )
+        events = events.filter(older_than("occurred_at", before))
     rows = list(
         events.select_related("author", "organization", "document", "corrects").order_by(
             "-occurred_at", "-id"
@@ -213,7 +199,7 @@ def timeline_page(
     if more:
         params = query.copy()
         last = page[-1]
-        params["before"] = f"{last.occurred_at.isoformat()},{last.pk}"
+        params["before"] = cursor_after(last.occurred_at, last.pk)
         if seen_before is not None:
             params["vu"] = seen_before.isoformat()
         next_query = params.urlencode()

@@ -128,9 +128,11 @@ def test_fifty_most_recent_newest_last_with_a_link_to_older(client, world):
     assert not older.context["older"]
 
 
-def test_a_malformed_cursor_is_404(client, world):
+def test_a_malformed_cursor_shows_the_latest_messages(client, world):
     client.force_login(world.users["team_member"])
-    assert client.get(url(world.patient), {"avant": "hier~x"}).status_code == 404
+    response = client.get(url(world.patient), {"avant": "hier~x"})
+    assert response.status_code == 200
+    assert response.context["is_older_page"] is False
 
 
 def test_queries_do_not_grow_with_messages(client, world, make_professional):
