@@ -148,6 +148,10 @@ class Patient(TimestampedModel):
             return self.nir
         return ""
 
+    def record_ids(self) -> list[int]:
+        """This record and the duplicates merged into it: their timelines read as one."""
+        return [self.pk, *self.merged_records.values_list("pk", flat=True)]
+
     def age(self, on: datetime.date | None = None) -> int:
         on = on or timezone.localdate()
         before_birthday = (on.month, on.day) < (self.birth_date.month, self.birth_date.day)

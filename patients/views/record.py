@@ -159,7 +159,9 @@ def timeline_page(
     seen_before: datetime.datetime | None,
 ) -> TimelinePage:
     """One keyset page of the timeline, newest first, grouped by day: two queries."""
-    events = TimelineFilterForm(query).filter(patient.timeline.all())
+    events = TimelineFilterForm(query).filter(
+        TimelineEvent.objects.filter(patient_id__in=patient.record_ids())
+    )
     if before is not None:
         events = events.filter(older_than("occurred_at", before))
     rows = list(

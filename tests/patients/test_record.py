@@ -431,3 +431,33 @@ def test_page_3_costs_the_same_queries_as_page_1(client, world, authors, django_
     with django_assert_num_queries(first):
         response = client.get(url, {"before": cursor})
     assert len(EVENT.findall(response.content.decode())) == 50
+
+
+def test_a_kept_record_shows_the_timeline_of_the_duplicate_merged_into_it(
+    client, world, make_patient
+):
+    duplicate = make_patient()
+    TimelineEvent.objects.create(
+        patient=duplicate, occurred_at=NOW, kind="note", title="Note du doublon"
+    )
+    TimelineEvent.objects.create(
+        patient=world.patient, occurred_at=NOW, kind="note", title="Note du dossier"
+    )
+    client.force_login(world.users["team_member"])
+    url = reverse("patients:detail", args=[world.patient.pk])
+    assert "Note du doublon" not in client.get(url).content.decode()
+
+    duplicate.merged_into = world.patient
+    duplicate.save(update_fields=["merged_into"])
+    content = client.get(url).content.decode()
+    assert "Note du doublon" in content and "Note du dossier" in content
+
+
+def test_a_merged_record_points_to_the_kept_one(client, world, make_patient):
+    kept = make_patient()
+    world.patient.merged_into = kept
+    world.patient.save(update_fields=["merged_into"])
+    client.force_login(world.users["team_member"])
+    response = client.get(reverse("patients:detail", args=[world.patient.pk]))
+    assert response.status_code == 200
+    assert reverse("patients:detail", args=[kept.pk]) in response.content.decode()
