@@ -13,6 +13,7 @@ from django.utils import timezone
 from pathways.benchmark.harness import Operation
 from pathways.models import Pathway, Step
 from patients.models import CareTeamMember, Patient
+from tsn.keyset import cursor_after
 from tsn.models import User
 from tsn.periods import in_effect_on
 
@@ -73,7 +74,7 @@ def gp_busiest_patient(gp) -> tuple[Patient, int]:
 def timeline_cursor(patient: Patient, newer: int) -> str:
     """The `before` cursor of the `newer`-th newest event of the patient's timeline."""
     event = patient.timeline.order_by("-occurred_at", "-id")[newer - 1 : newer].get()
-    return f"{event.occurred_at.isoformat()},{event.pk}"
+    return cursor_after(event.occurred_at, event.pk)
 
 
 def _timeline_operations(clients: dict[str, Client], gp) -> list[Operation]:
