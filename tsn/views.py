@@ -99,7 +99,8 @@ def _admin_home(request: HttpRequest) -> dict[str, Any]:
 
 def _patient_home(request: HttpRequest) -> dict[str, Any]:
     patient = (
-        Patient.objects.filter(user=request.user)
+        Patient.objects.visible_to(request.user)
+        .filter(user=request.user)
         .select_related("gp")
         .prefetch_related(
             Prefetch(
