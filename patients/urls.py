@@ -13,17 +13,17 @@ app_name = "patients"
 
 urlpatterns = [
     # Break-the-glass and the record's access log (patients/views/access_pages.py).
-    path("<int:pk>/bris-de-glace/", access_pages.break_glass, name="break_glass"),
-    path("<int:pk>/acces/", access_pages.access_log, name="access_log"),
+    path("<id:pk>/bris-de-glace/", access_pages.break_glass, name="break_glass"),
+    path("<id:pk>/acces/", access_pages.access_log, name="access_log"),
     # The record and its timeline (patients/views/record.py).
-    path("<int:pk>/", record.patient_detail, name="detail"),
-    path("<int:pk>/fil/", record.timeline, name="timeline"),
-    path("<int:pk>/fil/ajouter/", record.post_event, name="post_event"),
-    path("<int:pk>/fil/<int:event_pk>/erreur/", record.mark_event_in_error, name="event_in_error"),
+    path("<id:pk>/", record.patient_detail, name="detail"),
+    path("<id:pk>/fil/", record.timeline, name="timeline"),
+    path("<id:pk>/fil/ajouter/", record.post_event, name="post_event"),
+    path("<id:pk>/fil/<id:event_pk>/erreur/", record.mark_event_in_error, name="event_in_error"),
     # Documents (patients/views/documents.py).
-    path("<int:pk>/documents/ajouter/", documents.document_upload, name="document_upload"),
+    path("<id:pk>/documents/ajouter/", documents.document_upload, name="document_upload"),
     path(
-        "<int:pk>/documents/<int:document_pk>/",
+        "<id:pk>/documents/<id:document_pk>/",
         documents.document_download,
         name="document_download",
     ),
@@ -38,14 +38,14 @@ urlpatterns += [
     path("", search.search, name="search"),
     path("doublons/", vigilance.duplicates, name="duplicates"),
     path("doublons/fusion/", vigilance.merge, name="merge"),
-    path("<int:pk>/liaison/", liaison.liaison, name="liaison"),
-    path("<int:pk>/equipe/", team.care_team, name="care_team"),
-    path("<int:pk>/equipe/ajouter/", team.add_member, name="care_team_add"),
-    path("<int:pk>/equipe/<int:member_pk>/fin/", team.end_member, name="care_team_end"),
-    path("<int:pk>/equipe/aidants/ajouter/", team.add_caregiver_view, name="caregiver_add"),
-    path("<int:pk>/equipe/oppositions/ajouter/", team.add_objection, name="objection_add"),
+    path("<id:pk>/liaison/", liaison.liaison, name="liaison"),
+    path("<id:pk>/equipe/", team.care_team, name="care_team"),
+    path("<id:pk>/equipe/ajouter/", team.add_member, name="care_team_add"),
+    path("<id:pk>/equipe/<id:member_pk>/fin/", team.end_member, name="care_team_end"),
+    path("<id:pk>/equipe/aidants/ajouter/", team.add_caregiver_view, name="caregiver_add"),
+    path("<id:pk>/equipe/oppositions/ajouter/", team.add_objection, name="objection_add"),
     path(
-        "<int:pk>/equipe/oppositions/<int:consent_pk>/retrait/",
+        "<id:pk>/equipe/oppositions/<id:consent_pk>/retrait/",
         team.withdraw_objection_view,
         name="objection_withdraw",
     ),

@@ -12,11 +12,11 @@ urlpatterns = [
     path("_floor/home/ars", floors.ars_home, name="floor_ars_home"),
     path("_floor/home/patient", floors.patient_home, name="floor_patient_home"),
     path(
-        "_floor/timeline/<int:pk>/first",
+        "_floor/timeline/<id:pk>/first",
         floors.timeline_first_page,
         name="floor_timeline_first_page",
     ),
     path(
-        "_floor/timeline/<int:pk>/deep", floors.timeline_deep_page, name="floor_timeline_deep_page"
+        "_floor/timeline/<id:pk>/deep", floors.timeline_deep_page, name="floor_timeline_deep_page"
     ),
 ]

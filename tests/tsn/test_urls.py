@@ -73,3 +73,11 @@ def test_healthz_reports_an_unreachable_database(client, monkeypatch):
     monkeypatch.setattr("tsn.views.connection.cursor", broken_cursor)
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
+
+
+@pytest.mark.parametrize(
+    "path", ["/patients/99999999999999999999/", "/patients/123456789012345678901/fil/"]
+)
+def test_ids_too_large_for_the_database_are_not_found(client, make_user, path):
+    client.force_login(make_user())
+    assert client.get(path).status_code == 404
