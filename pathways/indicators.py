@@ -5,6 +5,7 @@ page or report built on it can show a count of one to four people.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Count
 
@@ -12,8 +13,9 @@ from pathways.models import Pathway, PathwayTemplate
 from tsn.disclosure import mask_small_count
 
 
-@dataclass(frozen=True)
-class Indicator:
+class Indicator(NamedTuple):
+    """A (label, masked count) row; unpacks like a pair in templates."""
+
     label: str
     value: int | str
 
