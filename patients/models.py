@@ -444,20 +444,25 @@ class BreakGlassAccess(models.Model):
         return f"{self.user} → {self.patient_id} ({self.started_at:%d/%m/%Y %H:%M})"
 
 
-class TimelineVisit(models.Model):
-    """When a user last opened a patient's timeline: the "new since your last visit" mark."""
+class SeenMark(models.Model):
+    """How far a user has seen a part of a record: what came after is new to them."""
+
+    class Part(models.TextChoices):
+        TIMELINE = "timeline", _("Fil du patient")
+        LIAISON = "liaison", _("Cahier de liaison")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    part = models.CharField(max_length=10, choices=Part.choices)
     seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "patient"], name="timeline_visit_once"),
+            models.UniqueConstraint(fields=["user", "patient", "part"], name="seen_mark_once"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} → {self.patient_id} ({self.seen_at:%d/%m/%Y %H:%M})"
+        return f"{self.user_id} → {self.patient_id} {self.part} ({self.seen_at:%d/%m/%Y %H:%M})"
 
 
 class Document(models.Model):
@@ -525,19 +530,3 @@ class LiaisonMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sent_at:%d/%m/%Y %H:%M} {self.author}"
-
-
-class LiaisonRead(models.Model):
-    """A member read the notebook up to `read_at`: messages after it are unread."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    read_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "patient"], name="liaison_read_once"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} → {self.patient_id} ({self.read_at:%d/%m/%Y %H:%M})"

@@ -20,10 +20,9 @@ from patients.models import (
     ConsentRecord,
     Document,
     LiaisonMessage,
-    LiaisonRead,
     Patient,
+    SeenMark,
     TimelineEvent,
-    TimelineVisit,
 )
 from professionals.models import Organization, PractitionerRole, Professional
 from tsn.audit import record_access
@@ -105,19 +104,8 @@ def post_liaison_message(
     message = LiaisonMessage.objects.create(patient=patient, author=author, body=body)
     message.mentions.set(mentions)
     # The author has read what they just wrote.
-    mark_liaison_read(user=author, patient=patient, at=message.sent_at)
+    mark_seen(user=author, patient=patient, part=SeenMark.Part.LIAISON, at=message.sent_at)
     return message
-
-
-def mark_liaison_read(*, user: User, patient: Patient, at: datetime.datetime) -> LiaisonRead:
-    """Record that `user` read the notebook of `patient` up to `at` (never backwards)."""
-    read, created = LiaisonRead.objects.get_or_create(
-        user=user, patient=patient, defaults={"read_at": at}
-    )
-    if not created and read.read_at < at:
-        read.read_at = at
-        read.save(update_fields=["read_at"])
-    return read
 
 
 @transaction.atomic
@@ -286,19 +274,24 @@ def mark_entered_in_error(
     )
 
 
-def mark_timeline_seen(*, user: User, patient: Patient) -> datetime.datetime | None:
-    """Record that `user` opens the timeline now; return when they had seen it before."""
+def mark_seen(
+    *, user: User, patient: Patient, part: str, at: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """Move the user's mark on this part of the record to `at` (now by default, never
+    backwards); return where it was before."""
+    at = at or timezone.now()
     previous = (
-        TimelineVisit.objects.filter(user=user, patient=patient)
+        SeenMark.objects.filter(user=user, patient=patient, part=part)
         .values_list("seen_at", flat=True)
         .first()
     )
-    TimelineVisit.objects.bulk_create(
-        [TimelineVisit(user=user, patient=patient, seen_at=timezone.now())],
-        update_conflicts=True,
-        unique_fields=["user", "patient"],
-        update_fields=["seen_at"],
-    )
+    if previous is None or previous < at:
+        SeenMark.objects.bulk_create(
+            [SeenMark(user=user, patient=patient, part=part, seen_at=at)],
+            update_conflicts=True,
+            unique_fields=["user", "patient", "part"],
+            update_fields=["seen_at"],
+        )
     return previous
 
 

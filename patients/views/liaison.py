@@ -5,13 +5,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patients.access import can_write_patient, get_patient_for
-from patients.models import LiaisonMessage, LiaisonRead, Patient
-from patients.services import mark_liaison_read, mentionable_users, post_liaison_message
+from patients.models import LiaisonMessage, Patient, SeenMark
+from patients.services import mark_seen, mentionable_users, post_liaison_message
 from tsn.keyset import cursor_after, older_than, parse_cursor
 from tsn.models import User
 
@@ -78,8 +77,15 @@ def liaison(request: HttpRequest, pk: int) -> HttpResponse:
     older = cursor_after(last.sent_at, last.pk) if last else ""
     page = newest_first[:PAGE_SIZE][::-1]
 
-    read = LiaisonRead.objects.filter(user=request.user, patient=patient).first()
-    read_at = read.read_at if read else None
+    # Opening the latest page reads it; older pages leave the mark where it was.
+    if not before and request.method == "GET":
+        read_at = mark_seen(user=request.user, patient=patient, part=SeenMark.Part.LIAISON)
+    else:
+        read_at = (
+            SeenMark.objects.filter(user=request.user, patient=patient, part=SeenMark.Part.LIAISON)
+            .values_list("seen_at", flat=True)
+            .first()
+        )
     for message in page:
         message.is_unread = read_at is None or message.sent_at > read_at
         message.mentions_me = any(user.pk == request.user.pk for user in message.mentions.all())
@@ -87,9 +93,6 @@ def liaison(request: HttpRequest, pk: int) -> HttpResponse:
     if read_at is not None:
         unread_mentions = unread_mentions.filter(sent_at__gt=read_at)
     unread_mention_count = unread_mentions.count()
-    if not before and request.method == "GET":
-        # Opening the latest page reads it; older pages leave the mark where it was.
-        mark_liaison_read(user=request.user, patient=patient, at=timezone.now())
 
     return render(
         request,

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.access import can_read_access_log, can_write_patient, get_patient_for
-from patients.models import ConsentRecord, Document, Patient, TimelineEvent
-from patients.services import add_timeline_event, mark_entered_in_error, mark_timeline_seen
+from patients.models import ConsentRecord, Document, Patient, SeenMark, TimelineEvent
+from patients.services import add_timeline_event, mark_entered_in_error, mark_seen
 from professionals.models import Organization
 from tsn.keyset import cursor_after, older_than, parse_cursor
 
@@ -257,7 +257,7 @@ def render_record(
         before = parse_cursor(request.GET["before"])
         if before is None:
             return HttpResponseBadRequest()
-    seen_before = mark_timeline_seen(user=request.user, patient=patient)
+    seen_before = mark_seen(user=request.user, patient=patient, part=SeenMark.Part.TIMELINE)
     filters = TimelineFilterForm(request.GET)
     organizations = Organization.objects.filter(
         pk__in=patient.timeline.exclude(organization=None).values("organization_id")

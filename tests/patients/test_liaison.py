@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.models import CareTeamMember, LiaisonMessage, LiaisonRead
+from patients.models import CareTeamMember, LiaisonMessage, SeenMark
 from patients.services import post_liaison_message
 from professionals.models import Professional
 from tsn.models import AuditEvent
@@ -88,8 +88,8 @@ def test_unread_messages_and_mentions_until_the_page_is_opened(client, world):
     content = client.get(url(world.patient)).content.decode()
     assert content.count("non lu</span>") == 2
     assert "mentionné·e dans 1 message non lu" in content
-    read = LiaisonRead.objects.get(user=nurse, patient=world.patient)
-    assert read.read_at >= LiaisonMessage.objects.latest("sent_at").sent_at
+    read = SeenMark.objects.get(user=nurse, patient=world.patient, part=SeenMark.Part.LIAISON)
+    assert read.seen_at >= LiaisonMessage.objects.latest("sent_at").sent_at
 
     content = client.get(url(world.patient)).content.decode()
     assert "non lu</span>" not in content
@@ -99,7 +99,7 @@ def test_unread_messages_and_mentions_until_the_page_is_opened(client, world):
 def test_the_author_has_read_their_own_message(world):
     gp = world.users["team_member"]
     post_liaison_message(author=gp, patient=world.patient, body="Note", mentions=[])
-    assert LiaisonRead.objects.filter(user=gp, patient=world.patient).exists()
+    assert SeenMark.objects.filter(user=gp, patient=world.patient, part="liaison").exists()
 
 
 def test_fifty_most_recent_newest_last_with_a_link_to_older(client, world):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pathways.models import Alert
-from patients.models import Patient, TimelineEvent, TimelineVisit
+from patients.models import Patient, SeenMark, TimelineEvent
 from professionals.models import Organization, PractitionerRole
 from tests.conftest import valid_nir
 from tsn.models import AuditEvent
@@ -288,7 +288,7 @@ def test_new_since_last_visit(client, world):
         recorded_at=NOW - datetime.timedelta(days=1),
     )
     last_visit = timezone.now() - datetime.timedelta(seconds=10)
-    TimelineVisit.objects.create(user=user, patient=patient, seen_at=last_visit)
+    SeenMark.objects.create(user=user, patient=patient, part="timeline", seen_at=last_visit)
     TimelineEvent.objects.create(
         patient=patient,
         occurred_at=NOW - datetime.timedelta(days=3),
@@ -302,7 +302,7 @@ def test_new_since_last_visit(client, world):
     assert page.count(">Nouveau</span>") == 1
     assert f'id="evenement-{old.pk}"' in page
     assert "Votre dernière visite" in page
-    assert TimelineVisit.objects.get(user=user, patient=patient).seen_at > last_visit
+    assert SeenMark.objects.get(user=user, patient=patient, part="timeline").seen_at > last_visit
     assert client.get(url).content.decode().count(">Nouveau</span>") == 0
 
 
@@ -405,7 +405,7 @@ def test_the_first_page_costs_the_same_queries_for_5_or_60_events(
     events = _events(world.patient, 5, authors=professionals, organizations=organizations)
     client.force_login(world.users["team_member"])
     url = reverse("patients:detail", args=[world.patient.pk])
-    client.get(url)  # the first visit creates the TimelineVisit row
+    client.get(url)  # the first visit creates the SeenMark row
     five = _queries(client, url)
     assert five <= 16
     _events(world.patient, 55, authors=professionals, organizations=organizations)

@@ -6,11 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from patients.models import CareTeamMember, LiaisonMessage
+from patients.models import CareTeamMember, LiaisonMessage, SeenMark
 from patients.services import (
     add_care_team_member,
     end_care_team_membership,
-    mark_liaison_read,
+    mark_seen,
     post_liaison_message,
     record_professional_objection,
 )
@@ -29,12 +29,16 @@ def test_a_mention_outside_the_active_team_is_refused(world):
     assert not LiaisonMessage.objects.exists()
 
 
-def test_the_read_mark_never_goes_backwards(world):
+def test_the_seen_mark_never_goes_backwards_and_tells_where_it_was(world):
     user = world.users["team_member"]
     now = timezone.now()
-    mark_liaison_read(user=user, patient=world.patient, at=now)
-    read = mark_liaison_read(user=user, patient=world.patient, at=now - datetime.timedelta(days=1))
-    assert read.read_at == now
+    part = SeenMark.Part.LIAISON
+    assert mark_seen(user=user, patient=world.patient, part=part, at=now) is None
+    earlier = now - datetime.timedelta(days=1)
+    assert mark_seen(user=user, patient=world.patient, part=part, at=earlier) == now
+    assert SeenMark.objects.get(user=user, patient=world.patient, part=part).seen_at == now
+    # Each part of the record has its own mark.
+    assert mark_seen(user=user, patient=world.patient, part=SeenMark.Part.TIMELINE) is None
 
 
 def test_ending_is_idempotent_and_keeps_an_earlier_end(care_team_member):
