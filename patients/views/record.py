@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
@@ -180,11 +181,17 @@ def timeline_page(
             corrections.setdefault(correction.corrects_id, []).append(correction)
     # Labels translated once per page, not once per event (get_FOO_display translates all).
     kinds, sources = dict(TimelineEvent.Kind.choices), dict(TimelineEvent.Source.choices)
+    # The correction page of an event is the timeline's URL + "<event id>/erreur/" (a test
+    # holds it to reverse()): one reverse() per page instead of one per event.
+    timeline_url = reverse("patients:timeline", args=[patient.pk])
     for event in page:
         event.page_corrections = corrections.get(event.pk, [])
         event.is_new = seen_before is not None and event.recorded_at > seen_before
         event.kind_label = kinds.get(event.kind, event.kind)
-        event.source_label = sources.get(event.source, event.source)
+        event.time_label = timezone.localtime(event.occurred_at).strftime("%H:%M")
+        by = str(event.author) if event.author else sources.get(event.source, event.source)
+        event.byline = f"{by} · {event.organization}" if event.organization else by
+        event.error_url = f"{timeline_url}{event.pk}/erreur/"
         try:
             event.attached = event.document
         except Document.DoesNotExist:

@@ -461,3 +461,17 @@ def test_a_merged_record_points_to_the_kept_one(client, world, make_patient):
     response = client.get(reverse("patients:detail", args=[world.patient.pk]))
     assert response.status_code == 200
     assert reverse("patients:detail", args=[kept.pk]) in response.content.decode()
+
+
+def test_the_correction_link_of_each_event_is_its_reversed_url(client, world):
+    events = [
+        TimelineEvent.objects.create(
+            patient=world.patient, occurred_at=NOW, kind="note", title=f"Note {i}"
+        )
+        for i in range(3)
+    ]
+    client.force_login(world.users["team_member"])
+    content = client.get(reverse("patients:detail", args=[world.patient.pk])).content.decode()
+    for event in events:
+        url = reverse("patients:event_in_error", args=[world.patient.pk, event.pk])
+        assert f'href="{url}"' in content
