@@ -13,7 +13,7 @@ from django.utils import timezone
 from pathways.caseload import assigned_open_steps, coordinator_caseload
 from pathways.indicators import territory_indicators
 from pathways.models import Pathway
-from patients.caseload import count_care_team_patients, count_gp_patients
+from patients.caseload import count_care_team_patients, count_gp_patients, unread_mentions
 from patients.models import CareTeamMember, Patient
 from professionals.models import Organization, PractitionerRole, Professional
 from tsn.accounts import count_active_users_by_role
@@ -41,12 +41,27 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, template_name, build_context(request))
 
 
+def _mentions(request: HttpRequest) -> list[Patient]:
+    """Unread liaison-notebook mentions; listing the patients' names is an audited access."""
+    patients = unread_mentions(request.user)
+    if patients:
+        record_access(
+            request=request,
+            action=AuditEvent.Action.READ,
+            object_type="mention_list",
+            patient_id=None,
+            object_id=str(len(patients)),
+        )
+    return patients
+
+
 def _coordinator_home(request: HttpRequest) -> dict[str, Any]:
     professional = Professional.objects.filter(user=request.user).first()
     if professional is None:
         return {"professional": None}
     return {
         "professional": professional,
+        "mentions": _mentions(request),
         "support_services": list(professional.support_services.select_related("organization")),
         "caseload": coordinator_caseload(professional, timezone.localdate()),
     }
@@ -72,6 +87,7 @@ def _professional_home(request: HttpRequest) -> dict[str, Any]:
     is_physician = professional.profession == Professional.Profession.PHYSICIAN
     return {
         "professional": professional,
+        "mentions": _mentions(request),
         "care_team_patients": count_care_team_patients(professional, today),
         "gp_patients": count_gp_patients(professional) if is_physician else None,
         "steps": assigned_open_steps(professional, today),

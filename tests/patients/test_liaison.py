@@ -157,3 +157,26 @@ def test_queries_do_not_grow_with_messages(client, world, make_professional):
     with CaptureQueriesContext(connection) as many:
         assert client.get(url(world.patient)).status_code == 200
     assert len(many) == len(few)
+
+
+def test_an_unread_mention_shows_on_the_home_page_until_the_notebook_is_read(client, world):
+    gp, nurse = world.users["team_member"], world.users["read_only_member"]
+    post_liaison_message(author=gp, patient=world.patient, body="Pour info", mentions=[nurse])
+    post_liaison_message(author=gp, patient=world.patient, body="Relance", mentions=[nurse])
+    client.force_login(nurse)
+    home = client.get(reverse("home"))
+    mentions = home.context["mentions"]
+    assert [(p.pk, p.unread_mentions) for p in mentions] == [(world.patient.pk, 2)]
+    assert reverse("patients:liaison", args=[world.patient.pk]) in home.content.decode()
+    assert AuditEvent.objects.filter(actor=nurse, object_type="mention_list").exists()
+
+    client.get(url(world.patient))
+    assert client.get(reverse("home")).context["mentions"] == []
+
+
+def test_a_mention_on_a_record_one_no_longer_sees_is_not_shown(client, world):
+    gp, nurse = world.users["team_member"], world.users["read_only_member"]
+    post_liaison_message(author=gp, patient=world.patient, body="Pour info", mentions=[nurse])
+    world.patient.care_team.filter(professional=nurse.professional).update(end=timezone.localdate())
+    client.force_login(nurse)
+    assert client.get(reverse("home")).context["mentions"] == []

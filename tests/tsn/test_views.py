@@ -302,10 +302,11 @@ def test_coordinator_page_queries_do_not_grow(
             ).members.add(coordinator_caseload)
 
     client.force_login(coordinator_caseload.user)
-    # Session, user, professional, services, pathways by status, alerts, overdue steps.
-    with django_assert_max_num_queries(7):
+    # Session, user, professional, unread mentions, services, pathways by status, alerts,
+    # overdue steps.
+    with django_assert_max_num_queries(8):
         client.get("/")
-    assert_same_queries_with_more_rows(client, 7, add_rows)
+    assert_same_queries_with_more_rows(client, 8, add_rows)
 
 
 # --- Professional -----------------------------------------------------------------------------
@@ -365,10 +366,11 @@ def test_professional_page_queries_do_not_grow(
         PractitionerRole.objects.create(professional=physician, organization=organization)
 
     client.force_login(physician.user)
-    # Session, user, professional, roles, care-team patients, GP patients, steps.
-    with django_assert_max_num_queries(7):
+    # Session, user, professional, roles, unread mentions, care-team patients, GP patients,
+    # steps.
+    with django_assert_max_num_queries(8):
         client.get("/")
-    assert_same_queries_with_more_rows(client, 7, add_rows)
+    assert_same_queries_with_more_rows(client, 8, add_rows)
 
 
 # --- ARS analyst ------------------------------------------------------------------------------
@@ -431,7 +433,7 @@ def test_ars_page_queries_do_not_grow(
     # by status.
     with django_assert_max_num_queries(7):
         client.get("/")
-    assert_same_queries_with_more_rows(client, 7, add_rows)
+    assert_same_queries_with_more_rows(client, 8, add_rows)
 
 
 # --- Administrator ----------------------------------------------------------------------------
@@ -479,7 +481,7 @@ def test_administrator_page_queries_do_not_grow(
     # Session, user, users by role, territory, organisations, professionals, patients.
     with django_assert_max_num_queries(7):
         client.get("/")
-    assert_same_queries_with_more_rows(client, 7, add_rows)
+    assert_same_queries_with_more_rows(client, 8, add_rows)
 
 
 # --- Patient ----------------------------------------------------------------------------------
