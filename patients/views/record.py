@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.access import can_read_access_log, can_write_patient, get_patient_for
-from patients.models import ConsentRecord, Document, Patient, SeenMark, TimelineEvent
+from patients.models import ConsentRecord, Patient, SeenMark, TimelineEvent
 from patients.services import add_timeline_event, mark_entered_in_error, mark_seen
 from professionals.models import Organization
 from tsn.keyset import cursor_after, older_than, parse_cursor
@@ -130,8 +130,38 @@ class CorrectionForm(forms.Form):
 @dataclass
 class TimelineDay:
     day: datetime.date
-    events: list[TimelineEvent]
+    events: list["TimelineEntry"]
     continued: bool = False
+
+
+@dataclass(slots=True)
+class Correction:
+    recorded_at: datetime.datetime
+    author: str
+    body: str
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    """What the timeline shows of one event, computed once (the template only prints)."""
+
+    pk: int
+    occurred_at: datetime.datetime
+    kind: str
+    kind_label: str
+    time_label: str
+    byline: str
+    title: str
+    body: str
+    is_new: bool
+    error_url: str
+    corrects_id: int | None
+    corrects_title: str
+    corrects_occurred_at: datetime.datetime | None
+    document_pk: int | None
+    document_name: str
+    document_size: int | None
+    page_corrections: list[Correction]
 
 
 @dataclass
@@ -152,6 +182,15 @@ def _parse_seen(value: str) -> datetime.datetime | None:
     return seen if timezone.is_aware(seen) else None
 
 
+# The columns a timeline entry needs, in the order TimelineEntry is built from them.
+_ROW = (
+    "id", "occurred_at", "recorded_at", "kind", "title", "body", "source", "corrects_id",
+    "author__first_name", "author__last_name", "organization__name",
+    "document__id", "document__original_name", "document__size",
+    "corrects__title", "corrects__occurred_at",
+)  # fmt: skip
+
+
 def timeline_page(
     patient: Patient,
     query: QueryDict,
@@ -165,37 +204,53 @@ def timeline_page(
     )
     if before is not None:
         events = events.filter(older_than("occurred_at", before))
-    rows = list(
-        events.select_related("author", "organization", "document", "corrects").order_by(
-            "-occurred_at", "-id"
-        )[: PAGE_SIZE + 1]
-    )
-    page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    corrections: dict[int, list[TimelineEvent]] = {}
-    if page:
-        for correction in (
-            TimelineEvent.objects.filter(corrects_id__in=[event.pk for event in page])
-            .select_related("author")
+    # Plain rows, not model instances: a page is read 50 rows at a time, all day long.
+    rows = list(events.order_by("-occurred_at", "-id").values_list(*_ROW)[: PAGE_SIZE + 1])
+    page_rows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    corrections: dict[int, list[Correction]] = {}
+    if page_rows:
+        for corrects_id, recorded_at, first, last, body in (
+            TimelineEvent.objects.filter(corrects_id__in=[row[0] for row in page_rows])
             .order_by("recorded_at", "id")
+            .values_list(
+                "corrects_id", "recorded_at", "author__first_name", "author__last_name", "body"
+            )
         ):
-            corrections.setdefault(correction.corrects_id, []).append(correction)
+            author = f"{first} {last}" if last else ""
+            corrections.setdefault(corrects_id, []).append(Correction(recorded_at, author, body))
     # Labels translated once per page, not once per event (get_FOO_display translates all).
     kinds, sources = dict(TimelineEvent.Kind.choices), dict(TimelineEvent.Source.choices)
     # The correction page of an event is the timeline's URL + "<event id>/erreur/" (a test
     # holds it to reverse()): one reverse() per page instead of one per event.
     timeline_url = reverse("patients:timeline", args=[patient.pk])
-    for event in page:
-        event.page_corrections = corrections.get(event.pk, [])
-        event.is_new = seen_before is not None and event.recorded_at > seen_before
-        event.kind_label = kinds.get(event.kind, event.kind)
-        event.time_label = timezone.localtime(event.occurred_at).strftime("%H:%M")
-        by = str(event.author) if event.author else sources.get(event.source, event.source)
-        event.byline = f"{by} · {event.organization}" if event.organization else by
-        event.error_url = f"{timeline_url}{event.pk}/erreur/"
-        try:
-            event.attached = event.document
-        except Document.DoesNotExist:
-            event.attached = None
+    page = []
+    for (
+        pk, occurred_at, recorded_at, kind, title, body, source, corrects_id,
+        author_first, author_last, organization, document_pk, document_name, document_size,
+        corrects_title, corrects_occurred_at,
+    ) in page_rows:  # fmt: skip
+        by = f"{author_first} {author_last}" if author_last else sources.get(source, source)
+        page.append(
+            TimelineEntry(
+                pk=pk,
+                occurred_at=occurred_at,
+                kind=kind,
+                kind_label=kinds.get(kind, kind),
+                time_label=timezone.localtime(occurred_at).strftime("%H:%M"),
+                byline=f"{by} · {organization}" if organization else by,
+                title=title,
+                body=body,
+                is_new=seen_before is not None and recorded_at > seen_before,
+                error_url=f"{timeline_url}{pk}/erreur/",
+                corrects_id=corrects_id,
+                corrects_title=corrects_title or "",
+                corrects_occurred_at=corrects_occurred_at,
+                document_pk=document_pk,
+                document_name=document_name or "",
+                document_size=document_size,
+                page_corrections=corrections.get(pk, []),
+            )
+        )
     days = [
         TimelineDay(day=day, events=list(group))
         for day, group in itertools.groupby(
