@@ -10,6 +10,16 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 _OPEN = "('planned', 'scheduled')"
+# Unread liaison-notebook mentions of user %(u)s, per patient (the home pages list them).
+_UNREAD_MENTIONS = """
+  (SELECT json_agg(json_build_array(u.patient_id, u.n)) FROM (
+     SELECT lm.patient_id, count(*) AS n FROM patients_liaisonmessage lm
+     JOIN patients_liaisonmessage_mentions mm
+       ON mm.liaisonmessage_id = lm.id AND mm.user_id = %(u)s
+     LEFT JOIN patients_seenmark sm
+       ON sm.user_id = %(u)s AND sm.patient_id = lm.patient_id AND sm.part = 'liaison'
+     WHERE sm.seen_at IS NULL OR lm.sent_at > sm.seen_at
+     GROUP BY lm.patient_id) u)"""
 _CLOSED = "('completed', 'exited')"
 
 
@@ -28,7 +38,7 @@ def professional_home(request: HttpRequest) -> JsonResponse:
     today = timezone.localdate()
     rows = _rows(
         f"""
-        SELECT p.id, p.first_name, p.last_name, p.profession, p.rpps,
+        SELECT p.id, p.first_name, p.last_name, p.profession, p.rpps, {_UNREAD_MENTIONS},
           (SELECT array_agg(o.name ORDER BY o.name) FROM professionals_practitionerrole r
              JOIN professionals_organization o ON o.id = r.organization_id
             WHERE r.professional_id = p.id AND r.start <= %(d)s
@@ -65,9 +75,10 @@ def coordinator_home(request: HttpRequest) -> JsonResponse:
              AND st.pathway_id IN (SELECT id FROM mine WHERE status NOT IN {_CLOSED})),
           (SELECT array_agg(s.name) FROM professionals_supportservice s
              JOIN professionals_supportservice_members m ON m.supportservice_id = s.id
-            WHERE m.professional_id = %(p)s)
+            WHERE m.professional_id = %(p)s),
+          {_UNREAD_MENTIONS}
         """,  # noqa: S608 - constants only
-        {"p": _professional_id(request), "d": today},
+        {"p": _professional_id(request), "d": today, "u": request.user.pk},
     )
     return JsonResponse({"rows": rows}, safe=False)
 

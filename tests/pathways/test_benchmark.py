@@ -14,6 +14,8 @@ from pathways.demo import seed_demo
 from pathways.demo.accounts import delete_demo_accounts
 from pathways.demo.bulk import truncate_app_tables
 from pathways.models import Pathway
+from patients.models import Patient
+from patients.services import post_liaison_message
 from tsn.disclosure import mask_small_count
 from tsn.models import User
 
@@ -88,17 +90,23 @@ def _both(client, email: str, floor: str):
 @pytest.mark.usefixtures("territory")
 class TestFloorsFetchWhatThePagesShow:
     def test_gp(self, client):
-        page, row = _both(client, "medecin@demo.tsn.test", "floor_professional_home")
-        *_, care_team, gp, open_steps, overdue = row
+        gp = User.objects.get(email="medecin@demo.tsn.test")
+        nurse = User.objects.get(email="infirmiere@demo.tsn.test")
+        shared = Patient.objects.visible_to(gp).filter(pk__in=Patient.objects.visible_to(nurse))
+        post_liaison_message(author=nurse, patient=shared.first(), body="Avis ?", mentions=[gp])
+        page, row = _both(client, gp.email, "floor_professional_home")
+        mentions, *_, care_team, gp_count, open_steps, overdue = row[5:]
         assert care_team > 0
-        assert (care_team, gp) == (page["care_team_patients"], page["gp_patients"])
+        assert mentions == [[p.pk, p.unread_mentions] for p in page["mentions"]] != []
+        assert (care_team, gp_count) == (page["care_team_patients"], page["gp_patients"])
         assert (open_steps, overdue) == (page["steps"].open, page["steps"].overdue)
 
     def test_coordinator(self, client):
         page, row = _both(client, "coordination@demo.tsn.test", "floor_coordinator_home")
-        by_status, open_alerts, overdue, services = row
+        by_status, open_alerts, overdue, services, mentions = row
         caseload = page["caseload"]
         assert by_status and services
+        assert mentions is None and page["mentions"] == []
         assert caseload.active_pathways == by_status.get(Pathway.Status.ACTIVE, 0)
         assert (caseload.open_alerts, caseload.overdue_steps) == (open_alerts, overdue)
 
