@@ -53,7 +53,7 @@ class AuditSearchForm(forms.Form):
     def events(self) -> QuerySet[AuditEvent]:
         """The matching events, newest first (call on a valid form)."""
         data = self.cleaned_data
-        events = AuditEvent.objects.select_related("actor").order_by("-occurred_at", "-id")
+        events = AuditEvent.objects.all()
         if data["actor"]:
             events = events.filter(actor__email=data["actor"].lower())
         if data["patient"]:
@@ -74,10 +74,11 @@ class AuditSearchForm(forms.Form):
 def page_before(
     events: QuerySet[AuditEvent], cursor: Cursor | None
 ) -> tuple[list[AuditEvent], str | None]:
-    """One keyset page older than `cursor`, and the cursor of the next page."""
+    """One keyset page of audit events older than `cursor`, newest first, and the cursor of
+    the next page (the territory's search and a record's access log both use it)."""
     if cursor:
         events = events.filter(older_than("occurred_at", cursor))
-    rows = list(events[: PAGE_SIZE + 1])
+    rows = list(events.select_related("actor").order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
     if len(rows) <= PAGE_SIZE:
         return rows, None
     last = rows[PAGE_SIZE - 1]

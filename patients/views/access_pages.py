@@ -1,7 +1,6 @@
 """Break-the-glass and the record's access log."""
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from patients.access import can_read_access_log, get_patient_for
 from patients.models import Patient
 from patients.services import open_break_glass
+from tsn.audit_search import page_before
+from tsn.keyset import parse_cursor
 from tsn.models import AuditEvent
 
 
@@ -43,10 +44,11 @@ def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
 def access_log(request: HttpRequest, pk: int) -> HttpResponse:
     """Who accessed this record, when, and why for break-the-glass."""
     patient = get_patient_for(request, pk, also=can_read_access_log, object_type="access_log")
-    events = (
-        AuditEvent.objects.filter(patient_id=patient.pk)
-        .select_related("actor__professional")
-        .order_by("-occurred_at", "-id")
+    events, next_cursor = page_before(
+        AuditEvent.objects.filter(patient_id=patient.pk), parse_cursor(request.GET.get("before"))
     )
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "patients/access_log.html", {"patient": patient, "page": page})
+    return render(
+        request,
+        "patients/access_log.html",
+        {"patient": patient, "events": events, "next_cursor": next_cursor},
+    )

@@ -92,3 +92,22 @@ def test_expired_break_the_glass_gives_nothing(client, world):
     client.force_login(world.users["break_glass_expired"])
     response = client.get(reverse("patients:access_log", args=[world.patient.pk]))
     assert response.status_code == 404
+
+
+def test_the_access_log_pages_older_traces_by_keyset(client, world, monkeypatch):
+    from tsn import audit_search
+
+    monkeypatch.setattr(audit_search, "PAGE_SIZE", 3)
+    client.force_login(world.users["coordinator_following"])
+    url = reverse("patients:access_log", args=[world.patient.pk])
+    for _ in range(5):  # each opening is itself a trace
+        client.get(url)
+    first = client.get(url)
+    older = client.get(url, {"before": first.context["next_cursor"]})
+    newest = [e.pk for e in first.context["events"]]
+    following = [e.pk for e in older.context["events"]]
+    assert len(newest) == len(following) == 3
+    assert newest + following == sorted(newest + following, reverse=True)
+    # The second page starts right after the first: no trace skipped, none repeated.
+    traces = AuditEvent.objects.filter(patient_id=world.patient.pk)
+    assert not traces.filter(pk__lt=newest[-1], pk__gt=following[0]).exists()
