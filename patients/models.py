@@ -378,6 +378,16 @@ class TimelineEvent(models.Model):
     source = models.CharField(
         _("source"), max_length=10, choices=Source.choices, default=Source.MANUAL
     )
+    # The care pathway the event belongs to (a step done, an inclusion...), if any.
+    # Pathways sit above patients: named, not imported.
+    pathway = models.ForeignKey(
+        "pathways.Pathway",
+        verbose_name=_("parcours"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="timeline_events",
+    )
     # The earlier event this one marks as entered in error.
     corrects = models.ForeignKey(
         "self",
@@ -394,6 +404,12 @@ class TimelineEvent(models.Model):
         indexes = [
             # Keyset pagination of one patient's timeline, newest first.
             models.Index(fields=["patient", "-occurred_at", "-id"], name="timeline_patient_keyset"),
+            # A pathway's events; most events belong to none.
+            models.Index(
+                fields=["pathway", "-occurred_at"],
+                name="timeline_pathway",
+                condition=Q(pathway__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

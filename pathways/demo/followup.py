@@ -35,8 +35,19 @@ SKIPPED_OUTCOMES = (
 )
 
 # A timeline event: (patient, occurred_at, recorded_at, kind, author, organization, title,
-# body, source).
-Event = tuple[int, datetime.datetime, datetime.datetime, str, int | None, int | None, str, str, str]
+# body, source, pathway).
+Event = tuple[
+    int,
+    datetime.datetime,
+    datetime.datetime,
+    str,
+    int | None,
+    int | None,
+    str,
+    str,
+    str,
+    int | None,
+]
 
 
 @dataclass(frozen=True)
@@ -182,6 +193,7 @@ class _FollowUpFactory:
                         f"Étape réalisée : {step.name}"[:200],
                         outcome,
                         Source.MANUAL,
+                        pathway_id,
                     )
                 )
             previous_reference = done or due
@@ -204,12 +216,19 @@ class _FollowUpFactory:
                 pathway.exit_reason,
             )
         )
-        self.pathway_events(plan, pathway, template_name, ended_on)
+        self.pathway_events(plan, pathway, pathway_id, template_name, ended_on)
         self.pathway_alerts(plan, pathway, pathway_id)
 
     def pathway_events(
-        self, plan: PatientPlan, pathway: PathwayPlan, name: str, ended_on: datetime.date | None
+        self,
+        plan: PatientPlan,
+        pathway: PathwayPlan,
+        pathway_id: int,
+        name: str,
+        ended_on: datetime.date | None,
     ) -> None:
+        """The hospital stay that led to a heart-failure pathway (from the hospital feed, so
+        in no pathway), then the inclusion and the end, which belong to it."""
         ctx, rng = self.ctx, self.ctx.rng
         dac = self.directory.dac_id
         patient = plan.patient_id
@@ -231,6 +250,7 @@ class _FollowUpFactory:
                     "Admission en cardiologie",
                     "Hospitalisation pour décompensation cardiaque.",
                     Source.HL7,
+                    None,
                 ),
                 (
                     patient,
@@ -242,6 +262,7 @@ class _FollowUpFactory:
                     "Sortie d'hospitalisation (cardiologie)",
                     "Retour à domicile. Lettre de liaison et ordonnance de sortie transmises.",
                     Source.HL7,
+                    None,
                 ),
             ]
         if pathway.status == Status.PROPOSED:
@@ -258,6 +279,7 @@ class _FollowUpFactory:
                 f"Inclusion dans le parcours « {name} »"[:200],
                 "Parcours proposé par le médecin traitant et accepté par le patient.",
                 Source.SYSTEM,
+                pathway_id,
             )
         )
         if ended_on is not None:
@@ -278,6 +300,7 @@ class _FollowUpFactory:
                     title[:200],
                     "Synthèse transmise au médecin traitant.",
                     Source.SYSTEM,
+                    pathway_id,
                 )
             )
 

@@ -590,6 +590,7 @@ def build_timeline(
                 "title",
                 "body",
                 "source",
+                "pathway",
             ],
             ((first_id + n, *event) for n, event in enumerate(sorted(pathway_events, key=_order))),
         )

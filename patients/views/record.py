@@ -12,7 +12,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Query
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -46,6 +47,13 @@ class TimelineFilterForm(forms.Form):
         required=False,
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
+    # Validated as a number only, like the organisation: the choices are the patient's
+    # pathways, listed on the full page.
+    pathway = forms.IntegerField(
+        label=pgettext_lazy("one pathway", "Parcours"),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
     start = forms.DateField(
         label=_("Du"),
         required=False,
@@ -65,6 +73,8 @@ class TimelineFilterForm(forms.Form):
             events = events.filter(kind=data["kind"])
         if data.get("organization"):
             events = events.filter(organization_id=data["organization"])
+        if data.get("pathway"):
+            events = events.filter(pathway_id=data["pathway"])
         if data.get("start"):
             events = events.filter(occurred_at__gte=_day_start(data["start"]))
         if data.get("end"):
@@ -272,11 +282,10 @@ def timeline_page(
 
 def _header(patient: Patient) -> dict[str, object]:
     """The identity band: pathways and their referents, alerts, caregivers, consent."""
-    pathways = list(
-        patient.pathways.filter(status__in=SHOWN_PATHWAY_STATUSES)
-        .select_related("template", "referent")
-        .order_by("enrolled_on", "id")
+    every_pathway = list(
+        patient.pathways.select_related("template", "referent").order_by("enrolled_on", "id")
     )
+    pathways = [p for p in every_pathway if p.status in SHOWN_PATHWAY_STATUSES]
     consent = {
         kind: Exists(
             ConsentRecord.objects.filter(patient=OuterRef("pk"), kind=kind, withdrawn_at=None)
@@ -294,6 +303,7 @@ def _header(patient: Patient) -> dict[str, object]:
         .get()
     )
     return {
+        "every_pathway": every_pathway,
         "pathways": pathways,
         "referents": list(
             {p.referent_id: p.referent for p in pathways if p.referent is not None}.values()
@@ -324,13 +334,26 @@ def render_record(
     organizations = Organization.objects.filter(
         pk__in=patient.timeline.exclude(organization=None).values("organization_id")
     ).order_by("name")
-    filters.fields["organization"].widget.choices = [("", _t("Toutes"))] + [
+    filters.fields["organization"].widget.choices = [("", gettext("Toutes"))] + [
         (organization.pk, organization.name) for organization in organizations
+    ]
+    header = _header(patient)
+    filters.fields["pathway"].widget.choices = [("", gettext("Tous"))] + [
+        (
+            pathway.pk,
+            gettext("%(name)s, depuis le %(date)s (%(status)s)")
+            % {
+                "name": pathway.template.name,
+                "date": date_format(pathway.enrolled_on, "SHORT_DATE_FORMAT"),
+                "status": pathway.get_status_display(),
+            },
+        )
+        for pathway in header["every_pathway"]
     ]
     can_write = can_write_patient(request.user, patient)
     context = {
         "patient": patient,
-        **_header(patient),
+        **header,
         "filters": filters,
         "filtered": any(request.GET.get(name) for name in filters.fields),
         "timeline": timeline_page(patient, request.GET, before=before, seen_before=seen_before),
@@ -378,7 +401,7 @@ def post_event(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render_record(request, patient, event_form=form, status=400)
     add_timeline_event(request=request, patient=patient, **form.cleaned_data)
-    messages.success(request, _t("L'événement a été ajouté au fil du patient."))
+    messages.success(request, gettext("L'événement a été ajouté au fil du patient."))
     return redirect("patients:detail", pk=patient.pk)
 
 
@@ -398,7 +421,7 @@ def mark_event_in_error(request: HttpRequest, pk: int, event_pk: int) -> HttpRes
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _t("L'événement est marqué comme saisi par erreur."))
+            messages.success(request, gettext("L'événement est marqué comme saisi par erreur."))
             return redirect("patients:detail", pk=patient.pk)
     return render(
         request,

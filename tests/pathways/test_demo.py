@@ -291,6 +291,16 @@ def test_timelines_are_written_by_the_care_team_over_three_years():
     assert not events.filter(recorded_at__lt=F("occurred_at")).exists()
 
 
+def test_pathway_events_belong_to_a_pathway_of_their_patient():
+    steps_done = Step.objects.filter(status=Step.Status.DONE).count()
+    in_pathways = TimelineEvent.objects.exclude(pathway=None)
+
+    assert in_pathways.filter(kind=TimelineEvent.Kind.PATHWAY_STEP).count() == steps_done
+    assert not in_pathways.exclude(pathway__patient=F("patient")).exists()
+    assert not TimelineEvent.objects.filter(kind="pathway_step", pathway=None).exists()
+    assert TimelineEvent.objects.filter(kind="hospital_admission", pathway=None).exists()
+
+
 def test_corrections_point_back_to_an_event_of_the_same_patient():
     corrections = TimelineEvent.objects.filter(kind=TimelineEvent.Kind.ENTERED_IN_ERROR)
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from pathways.models import Alert
+from pathways.models import Alert, Pathway, PathwayTemplate
 from patients.models import Patient, SeenMark, TimelineEvent
 from professionals.models import Organization, PractitionerRole
 from tests.conftest import valid_nir
@@ -475,3 +475,35 @@ def test_the_correction_link_of_each_event_is_its_reversed_url(client, world):
     for event in events:
         url = reverse("patients:event_in_error", args=[world.patient.pk, event.pk])
         assert f'href="{url}"' in content
+
+
+def test_filter_by_pathway_lists_the_patients_pathways_and_keeps_only_their_events(client, world):
+    patient = world.patient
+    template = PathwayTemplate.objects.create(code="fragile", name="Personne âgée fragile")
+    earlier = Pathway.objects.create(
+        patient=patient,
+        template=template,
+        status=Pathway.Status.COMPLETED,
+        enrolled_on=datetime.date(2025, 1, 6),
+        ended_on=datetime.date(2025, 6, 30),
+    )
+    current = Pathway.objects.create(patient=patient, template=template, status="active")
+    for title, pathway in (("Inclusion", earlier), ("Étape réalisée", current), ("Note", None)):
+        TimelineEvent.objects.create(
+            patient=patient,
+            occurred_at=NOW - datetime.timedelta(days=1),
+            kind="note",
+            title=title,
+            pathway=pathway,
+        )
+    client.force_login(world.users["team_member"])
+    url = reverse("patients:detail", args=[patient.pk])
+
+    page = client.get(url).content.decode()
+    assert f'<option value="{earlier.pk}">' in page
+    assert f'<option value="{current.pk}">' in page
+    page = client.get(url, {"pathway": earlier.pk}).content.decode()
+    assert _titles(page) == ["Inclusion"]
+    assert f'<option value="{earlier.pk}" selected>' in page
+    page = client.get(url, {"pathway": current.pk}).content.decode()
+    assert _titles(page) == ["Étape réalisée"]
