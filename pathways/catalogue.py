@@ -27,6 +27,8 @@ class StepSpec:
     relative_to: str = ENROLMENT
     required: bool = True
     blocking: bool = False
+    # Done when the GP validates the care plan (PPCS).
+    validates_care_plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
                 30,
                 Role.GP,
                 blocking=True,
+                validates_care_plan=True,
             ),
             StepSpec("Consultation du cardiologue", Profession.PHYSICIAN, 60, Role.SPECIALIST),
             StepSpec(
@@ -126,6 +129,7 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
                 60,
                 Role.GP,
                 blocking=True,
+                validates_care_plan=True,
             ),
             StepSpec(
                 "Mise en place des aides à domicile",
@@ -319,6 +323,7 @@ def install_pathway_templates() -> list[PathwayTemplate]:
                     relative_to=step.relative_to,
                     required=step.required,
                     blocking=step.blocking,
+                    validates_care_plan=step.validates_care_plan,
                 )
                 for order, step in enumerate(spec.steps, start=1)
             )

@@ -1,17 +1,19 @@
-"""Care pathways: templates and their steps, a patient's pathway and steps, alerts.
+"""Care pathways: templates and their steps, a patient's pathway and steps and their
+transition log, the personalised care plan (PPCS), referrals, tele-expertise, alerts.
 
-Skeletons at this stage: the pathways and alerts issues add their behaviour.
+State changes go through `pathways/services.py`; each model lists the moves it allows.
 """
 
 import datetime
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import Patient
+from patients.models import Document, Patient, TimelineEvent
 from professionals.models import Professional, SupportService
 from tsn.models import TimestampedModel
 
@@ -65,6 +67,10 @@ class StepTemplate(models.Model):
     )
     required = models.BooleanField(_("obligatoire"), default=True)
     blocking = models.BooleanField(_("bloque l'étape suivante"), default=False)
+    # Done by the GP's validation of the care plan, not by hand.
+    validates_care_plan = models.BooleanField(
+        _("réalisée par la validation du PPCS"), default=False
+    )
 
     class Meta:
         verbose_name = _("étape de modèle")
@@ -85,6 +91,22 @@ class Pathway(TimestampedModel):
         SUSPENDED = "suspended", _("Suspendu")
         COMPLETED = "completed", _("Terminé")
         EXITED = "exited", _("Sortie du parcours")
+
+    class Origin(models.TextChoices):
+        GP = "gp", _("Médecin traitant")
+        HOSPITAL = "hospital", _("Établissement de santé")
+        PROFESSIONAL = "professional", _("Autre professionnel")
+        PATIENT_FAMILY = "patient_family", _("Patient ou entourage")
+        SOCIAL_SERVICES = "social_services", _("Services sociaux")
+        OTHER = "other", _("Autre")
+
+    # The moves a pathway may make (status -> statuses it may go to).
+    TRANSITIONS = {
+        Status.PROPOSED: (Status.ACTIVE, Status.EXITED),
+        Status.ACTIVE: (Status.SUSPENDED, Status.COMPLETED, Status.EXITED),
+        Status.SUSPENDED: (Status.ACTIVE, Status.EXITED),
+    }
+    CLOSED_STATUSES = (Status.COMPLETED, Status.EXITED)
 
     patient = models.ForeignKey(
         Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="pathways"
@@ -114,6 +136,9 @@ class Pathway(TimestampedModel):
         on_delete=models.SET_NULL,
         related_name="referent_pathways",
     )
+    origin = models.CharField(
+        _("origine de la demande"), max_length=20, choices=Origin.choices, default=Origin.GP
+    )
     enrolled_on = models.DateField(_("date d'inclusion"), default=timezone.localdate)
     ended_on = models.DateField(_("date de fin"), null=True, blank=True)
     exit_reason = models.TextField(_("motif de sortie"), blank=True)
@@ -137,6 +162,9 @@ class Pathway(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.template.name} — {self.get_status_display()}"
 
+    def may_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS.get(self.status, ())
+
 
 class Step(models.Model):
     class Status(models.TextChoices):
@@ -146,6 +174,11 @@ class Step(models.Model):
         SKIPPED = "skipped", _("Non réalisée")
 
     OPEN_STATUSES = (Status.PLANNED, Status.SCHEDULED)
+    # The moves a step may make; rescheduling a scheduled step is not a change of status.
+    TRANSITIONS = {
+        Status.PLANNED: (Status.SCHEDULED, Status.DONE, Status.SKIPPED),
+        Status.SCHEDULED: (Status.PLANNED, Status.DONE, Status.SKIPPED),
+    }
 
     pathway = models.ForeignKey(
         Pathway, verbose_name=_("parcours"), on_delete=models.CASCADE, related_name="steps"
@@ -168,8 +201,20 @@ class Step(models.Model):
     status = models.CharField(
         _("statut"), max_length=10, choices=Status.choices, default=Status.PLANNED
     )
+    scheduled_at = models.DateTimeField(_("rendez-vous le"), null=True, blank=True)
+    # An address, a room, or the link of a video consultation.
+    place = models.CharField(_("lieu ou lien de téléconsultation"), max_length=300, blank=True)
     done_at = models.DateTimeField(_("réalisée le"), null=True, blank=True)
+    # The outcome note when done, the reason when skipped.
     outcome = models.TextField(_("compte rendu"), blank=True)
+    timeline_event = models.ForeignKey(
+        TimelineEvent,
+        verbose_name=_("événement du fil"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("étape")
@@ -182,9 +227,19 @@ class Step(models.Model):
                 condition=Q(status__in=["planned", "scheduled"]),
             ),
             models.Index(fields=["pathway"], name="step_pathway"),
+            # A professional's appointments (their calendar feed).
+            models.Index(
+                fields=["assignee", "scheduled_at"],
+                name="step_appointments",
+                condition=Q(scheduled_at__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["pathway", "template_step"], name="step_once"),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(scheduled_at__isnull=False),
+                name="step_scheduled_has_a_date",
+            ),
             models.CheckConstraint(
                 condition=Q(status="done", done_at__isnull=False)
                 | (~Q(status="done") & Q(done_at__isnull=True)),
@@ -198,6 +253,350 @@ class Step(models.Model):
     def is_overdue(self, today: datetime.date | None = None) -> bool:
         today = today or timezone.localdate()
         return self.status in self.OPEN_STATUSES and self.due_on is not None and self.due_on < today
+
+    def may_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS.get(self.status, ())
+
+
+@pgtrigger.register(
+    pgtrigger.Protect(name="transition_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+)
+class Transition(models.Model):
+    """One change of status of a pathway or of one of its steps (the indicators' source).
+    Append-only (database trigger)."""
+
+    pathway = models.ForeignKey(
+        Pathway, verbose_name=_("parcours"), on_delete=models.PROTECT, related_name="transitions"
+    )
+    step = models.ForeignKey(
+        Step,
+        verbose_name=_("étape"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transitions",
+    )
+    # None for the platform itself (a scan, an import).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("auteur"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("le"), default=timezone.now)
+    # "" when the pathway or step is created.
+    from_status = models.CharField(_("de"), max_length=10, blank=True)
+    to_status = models.CharField(_("vers"), max_length=10)
+    reason = models.TextField(_("motif"), blank=True)
+
+    class Meta:
+        verbose_name = _("changement de statut")
+        verbose_name_plural = _("changements de statut")
+        indexes = [
+            models.Index(fields=["pathway", "at"], name="transition_pathway"),
+            models.Index(fields=["to_status", "at"], name="transition_status_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} -> {self.to_status}"
+
+
+class CarePlan(TimestampedModel):
+    """A patient's personalised care plan (PPCS). Its content lives in versions; the
+    number of the latest is the lock an edit must present (optimistic locking)."""
+
+    patient = models.OneToOneField(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="care_plan"
+    )
+    current_version = models.PositiveIntegerField(_("version en cours"), default=0)
+    # Copied from the current version, for the review-date scan and the indicators.
+    next_review_on = models.DateField(_("prochaine révision"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("plan personnalisé de coordination en santé")
+        verbose_name_plural = _("plans personnalisés de coordination en santé")
+        indexes = [models.Index(fields=["next_review_on"], name="care_plan_review")]
+
+    def __str__(self) -> str:
+        return f"PPCS {self.patient_id} v{self.current_version}"
+
+
+class CarePlanVersion(models.Model):
+    """One saved state of a care plan; never changed afterwards, except its validation."""
+
+    class Domain(models.TextChoices):
+        HEALTH = "health", _("Santé")
+        PSYCHOLOGICAL = "psychological", _("Psychologique")
+        SOCIAL = "social", _("Social")
+        ENVIRONMENT = "environment", _("Environnement et habitat")
+        AUTONOMY = "autonomy", _("Autonomie")
+
+    class GoalStatus(models.TextChoices):
+        PLANNED = "planned", _("À engager")
+        IN_PROGRESS = "in_progress", _("En cours")
+        ACHIEVED = "achieved", _("Atteint")
+        NOT_ACHIEVED = "not_achieved", _("Non atteint")
+
+    class ActionKind(models.TextChoices):
+        PREVENTION = "prevention", _("Prévention")
+        CARE = "care", _("Soins")
+        SUPPORT = "support", _("Accompagnement")
+
+    care_plan = models.ForeignKey(
+        CarePlan, verbose_name=_("PPCS"), on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rédigée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("enregistrée le"), default=timezone.now)
+    referent = models.ForeignKey(
+        Professional,
+        verbose_name=_("référent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    next_review_on = models.DateField(_("prochaine révision"), null=True, blank=True)
+    general_information = models.TextField(_("informations générales"), blank=True)
+    # {domain: text} for each Domain.
+    needs = models.JSONField(_("problèmes et besoins"), default=dict, blank=True)
+    # [{"text", "target", "status" (GoalStatus), "comment"}]
+    goals = models.JSONField(_("objectifs partagés"), default=list, blank=True)
+    # [{"text", "kind" (ActionKind), "owner" (professional id or null), "owner_name",
+    #   "due_on" (ISO date or "")}]
+    actions = models.JSONField(_("plan d'actions"), default=list, blank=True)
+    preferences = models.TextField(_("préférences et projet du patient"), blank=True)
+    validated_by = models.ForeignKey(
+        Professional,
+        verbose_name=_("validée par"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    validated_at = models.DateTimeField(_("validée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("version du PPCS")
+        verbose_name_plural = _("versions du PPCS")
+        constraints = [
+            models.UniqueConstraint(fields=["care_plan", "number"], name="care_plan_version_once"),
+            models.CheckConstraint(
+                condition=Q(validated_by__isnull=True, validated_at__isnull=True)
+                | Q(validated_by__isnull=False, validated_at__isnull=False),
+                name="care_plan_validated_by_and_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PPCS {self.care_plan_id} v{self.number}"
+
+
+class Referral(TimestampedModel):
+    """A request to a support service about a patient, and the service's answer."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("Envoyée")
+        ACKNOWLEDGED = "acknowledged", _("Reçue")
+        ACCEPTED = "accepted", _("Acceptée")
+        REFUSED = "refused", _("Refusée")
+        DONE = "done", _("Réalisée")
+        CANCELLED = "cancelled", _("Annulée")
+
+    TRANSITIONS = {
+        Status.SENT: (Status.ACKNOWLEDGED, Status.ACCEPTED, Status.REFUSED, Status.CANCELLED),
+        Status.ACKNOWLEDGED: (Status.ACCEPTED, Status.REFUSED, Status.CANCELLED),
+        Status.ACCEPTED: (Status.DONE, Status.CANCELLED),
+    }
+    # Waiting for the service's answer: the response clock runs.
+    AWAITING_STATUSES = (Status.SENT, Status.ACKNOWLEDGED)
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="referrals"
+    )
+    service = models.ForeignKey(
+        SupportService,
+        verbose_name=_("service"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    pathway = models.ForeignKey(
+        Pathway,
+        verbose_name=_("parcours"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    sent_by = models.ForeignKey(
+        Professional,
+        verbose_name=_("adressée par"),
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+    )
+    sent_at = models.DateTimeField(_("envoyée le"), default=timezone.now)
+    reason = models.TextField(_("motif de la demande"))
+    # The service's response clock: sent_at + its response_days.
+    respond_by = models.DateTimeField(_("réponse attendue avant le"))
+    status = models.CharField(
+        _("statut"), max_length=15, choices=Status.choices, default=Status.SENT
+    )
+    acknowledged_at = models.DateTimeField(_("reçue le"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("réponse le"), null=True, blank=True)
+    responded_by = models.ForeignKey(
+        Professional,
+        verbose_name=_("réponse de"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    refusal_reason = models.TextField(_("motif du refus"), blank=True)
+    closed_at = models.DateTimeField(_("close le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("demande d'appui")
+        verbose_name_plural = _("demandes d'appui")
+        indexes = [
+            models.Index(fields=["service", "status"], name="referral_service_status"),
+            models.Index(fields=["patient", "status"], name="referral_patient_status"),
+            models.Index(
+                fields=["respond_by"],
+                name="referral_awaiting",
+                condition=Q(status__in=["sent", "acknowledged"]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="refused") | ~Q(refusal_reason=""),
+                name="referral_refusal_has_a_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} — {self.get_status_display()}"
+
+    def may_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS.get(self.status, ())
+
+    def is_late(self, now: datetime.datetime | None = None) -> bool:
+        return self.status in self.AWAITING_STATUSES and self.respond_by < (now or timezone.now())
+
+
+class TeleExpertiseRequest(TimestampedModel):
+    """A question from a professional to a specialist about a patient (télé-expertise)."""
+
+    class Status(models.TextChoices):
+        ASKED = "asked", _("Posée")
+        ANSWERED = "answered", _("Répondue")
+        CANCELLED = "cancelled", _("Annulée")
+
+    patient = models.ForeignKey(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="tele_expertise_requests",
+    )
+    requester = models.ForeignKey(
+        Professional,
+        verbose_name=_("requérant"),
+        on_delete=models.PROTECT,
+        related_name="tele_expertise_asked",
+    )
+    expert = models.ForeignKey(
+        Professional,
+        verbose_name=_("requis"),
+        on_delete=models.PROTECT,
+        related_name="tele_expertise_received",
+    )
+    question = models.TextField(_("question"))
+    documents = models.ManyToManyField(
+        Document, verbose_name=_("documents joints"), blank=True, related_name="+"
+    )
+    asked_at = models.DateTimeField(_("posée le"), default=timezone.now)
+    answer_by = models.DateTimeField(_("réponse attendue avant le"))
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.ASKED
+    )
+    answer = models.TextField(_("réponse"), blank=True)
+    answered_at = models.DateTimeField(_("répondue le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("demande de télé-expertise")
+        verbose_name_plural = _("demandes de télé-expertise")
+        indexes = [
+            models.Index(fields=["expert", "status"], name="tele_expertise_expert"),
+            models.Index(fields=["patient", "asked_at"], name="tele_expertise_patient"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="answered", answered_at__isnull=False)
+                | (~Q(status="answered") & Q(answered_at__isnull=True)),
+                name="tele_expertise_answered_at_iff_answered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.expert} — {self.get_status_display()}"
+
+    def is_late(self, now: datetime.datetime | None = None) -> bool:
+        return self.status == self.Status.ASKED and self.answer_by < (now or timezone.now())
+
+
+class CalendarFeed(models.Model):
+    """The secret address of a professional's appointments as an iCalendar feed."""
+
+    professional = models.OneToOneField(
+        Professional,
+        verbose_name=_("professionnel"),
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    token = models.CharField(_("jeton"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("agenda partagé")
+        verbose_name_plural = _("agendas partagés")
+
+    def __str__(self) -> str:
+        return str(self.professional)
+
+
+class SavedFilter(models.Model):
+    """A user's named set of filters for a list page (kept as its query string)."""
+
+    class Page(models.TextChoices):
+        WORKLIST = "worklist", _("Liste de travail")
+        CASELOAD = "caseload", _("File active")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("utilisateur"),
+        on_delete=models.CASCADE,
+        related_name="saved_filters",
+    )
+    page = models.CharField(_("page"), max_length=20, choices=Page.choices)
+    name = models.CharField(_("nom"), max_length=80)
+    query = models.CharField(_("filtres"), max_length=1000)
+
+    class Meta:
+        verbose_name = _("filtre enregistré")
+        verbose_name_plural = _("filtres enregistrés")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "page", "name"], name="saved_filter_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Alert(models.Model):
@@ -243,9 +642,43 @@ class Alert(models.Model):
         related_name="assigned_alerts",
     )
     dedupe_key = models.CharField(_("clé de dédoublonnage"), max_length=120)
+    # What the alert is about, when it is a pathway or one of its steps.
+    pathway = models.ForeignKey(
+        Pathway,
+        verbose_name=_("parcours"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+    )
+    step = models.ForeignKey(
+        Step,
+        verbose_name=_("étape"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+    )
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
     acknowledged_at = models.DateTimeField(_("prise en compte le"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("prise en compte par"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     resolved_at = models.DateTimeField(_("résolue le"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("résolue par"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolution_comment = models.TextField(_("commentaire de résolution"), blank=True)
 
     class Meta:
         verbose_name = _("alerte")

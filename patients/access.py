@@ -73,6 +73,16 @@ def _followed_by_their_service(professional: Professional, only: int | None) -> 
     )
 
 
+def _referred_to_their_service(professional: Professional, only: int | None) -> IdSet:
+    """Patients whose referral to one of the professional's services was accepted."""
+    return _ids(
+        apps.get_model("pathways", "Referral"),
+        only,
+        service__members=professional,
+        status="accepted",
+    )
+
+
 def _objected_to(professional: Professional, only: int | None) -> IdSet:
     return _ids(
         ConsentRecord,
@@ -106,12 +116,13 @@ def _in_the_course_of_care(user: User, only: int | None = None) -> Q | None:
     return (
         Q(pk__in=_care_team_of(professional, only))
         | Q(pk__in=_followed_by_their_service(professional, only))
+        | Q(pk__in=_referred_to_their_service(professional, only))
     ) & ~Q(pk__in=_objected_to(professional, only))
 
 
 def _writing_grounds(user: User, only: int) -> Q | None:
     """Writing (notes, documents, care team) is for the writable care team and the
-    coordinators following the patient, never under break-the-glass alone."""
+    services following the patient, never under break-the-glass alone."""
     if user.role == User.Role.PATIENT or not user.is_clinical:
         return None
     professional = _professional(user)
@@ -120,6 +131,7 @@ def _writing_grounds(user: User, only: int) -> Q | None:
     return (
         Q(pk__in=_care_team_of(professional, only, writable=True))
         | Q(pk__in=_followed_by_their_service(professional, only))
+        | Q(pk__in=_referred_to_their_service(professional, only))
     ) & ~Q(pk__in=_objected_to(professional, only))
 
 

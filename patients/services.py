@@ -3,6 +3,7 @@
 import datetime
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +32,9 @@ from tsn.periods import in_effect_on
 
 # Pathway statuses whose referent coordinator is told of a break-the-glass access.
 _REFERENT_STATUSES = ("proposed", "active", "suspended")
+
+if TYPE_CHECKING:  # pathways sit above patients: named for the type only
+    from pathways.models import Pathway
 
 
 @transaction.atomic
@@ -227,8 +231,10 @@ def add_timeline_event(
     body: str = "",
     occurred_at: datetime.datetime | None = None,
     corrects: TimelineEvent | None = None,
+    pathway: "Pathway | None" = None,
 ) -> TimelineEvent:
-    """Add a manual event (note, consultation...) to the timeline and audit its creation."""
+    """Add an event written by the request's user (a note, a consultation, a pathway step
+    done...) to the timeline, and audit its creation."""
     author, organization = _author_and_organization(request.user)
     event = TimelineEvent.objects.create(
         patient=patient,
@@ -240,6 +246,7 @@ def add_timeline_event(
         organization=organization,
         source=TimelineEvent.Source.MANUAL,
         corrects=corrects,
+        pathway=pathway,
     )
     record_access(
         request=request,

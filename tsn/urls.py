@@ -18,6 +18,8 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("comptes/", include("allauth.urls")),
     path("patients/", include("patients.urls")),
+    # Pathways' pages live under patients/<id>/ too, and the coordinator's under /coordination/.
+    path("", include("pathways.urls")),
     path("annuaire/", include("professionals.urls")),
     path("admin/", admin.site.urls),
 ]

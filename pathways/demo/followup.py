@@ -34,6 +34,20 @@ SKIPPED_OUTCOMES = (
     "Déjà réalisé lors d'un précédent suivi.",
 )
 
+ORIGIN_WEIGHTS = (
+    (Pathway.Origin.GP, 55),
+    (Pathway.Origin.HOSPITAL, 15),
+    (Pathway.Origin.PROFESSIONAL, 10),
+    (Pathway.Origin.PATIENT_FAMILY, 10),
+    (Pathway.Origin.SOCIAL_SERVICES, 8),
+    (Pathway.Origin.OTHER, 2),
+)
+PLACES = (
+    "Domicile du patient",
+    "Cabinet du professionnel",
+    "Téléconsultation (lien envoyé au patient)",
+)
+
 # A timeline event: (patient, occurred_at, recorded_at, kind, author, organization, title,
 # body, source, pathway).
 Event = tuple[
@@ -172,13 +186,32 @@ class _FollowUpFactory:
                 done_dates.append(done)
             elif state == StepStatus.SKIPPED:
                 outcome = rng.choice(SKIPPED_OUTCOMES)
+            scheduled_at, place = None, ""
+            if state == StepStatus.SCHEDULED:
+                # Appointments fall in the coming weeks, in working hours.
+                day = max(due, ctx.today + self.day(rng.randint(1, 21)))
+                scheduled_at = ctx.at(day, rng.randint(8, 17), rng.choice((0, 15, 30, 45)))
+                place = rng.choice(PLACES)
             step_id = self.next_step
             self.next_step += 1
             self.steps.append(
-                (step_id, pathway_id, step.id, due, assignee, state, done_at, outcome)
+                (
+                    step_id,
+                    pathway_id,
+                    step.id,
+                    due,
+                    assignee,
+                    state,
+                    scheduled_at,
+                    place,
+                    done_at,
+                    outcome,
+                )
             )
             if not blocked:
-                self.step_alerts(plan, pathway, step, step_id, due, state, done_at, assignee)
+                self.step_alerts(
+                    plan, pathway, pathway_id, step, step_id, due, state, done_at, assignee
+                )
             # Nothing after an unfinished blocking step can be done.
             blocked = blocked or (step.blocking and state != StepStatus.DONE)
             if done_at is not None:
@@ -211,6 +244,7 @@ class _FollowUpFactory:
                 status,
                 self.directory.dac_service_id,
                 pathway.referent,
+                self.origin(pathway),
                 enrolled,
                 ended_on,
                 pathway.exit_reason,
@@ -218,6 +252,13 @@ class _FollowUpFactory:
         )
         self.pathway_events(plan, pathway, pathway_id, template_name, ended_on)
         self.pathway_alerts(plan, pathway, pathway_id)
+
+    def origin(self, pathway: PathwayPlan) -> str:
+        """Who asked for the pathway: mostly the hospital after a heart-failure stay."""
+        if pathway.template == HEART_FAILURE and self.ctx.chance(0.8):
+            return Pathway.Origin.HOSPITAL
+        origins, weights = zip(*ORIGIN_WEIGHTS, strict=True)
+        return self.ctx.rng.choices(origins, weights)[0]
 
     def pathway_events(
         self,
@@ -315,6 +356,9 @@ class _FollowUpFactory:
         key: str,
         assignee: int | None,
         resolved: datetime.datetime | None = None,
+        *,
+        pathway_id: int | None = None,
+        step_id: int | None = None,
     ) -> None:
         rng, now = self.ctx.rng, self.ctx.now
         acknowledged = None
@@ -334,9 +378,12 @@ class _FollowUpFactory:
                 status,
                 self.user_of.get(assignee),
                 key,
+                pathway_id,
+                step_id,
                 created,
                 acknowledged,
                 resolved,
+                "",
             )
         )
 
@@ -344,6 +391,7 @@ class _FollowUpFactory:
         self,
         plan: PatientPlan,
         pathway: PathwayPlan,
+        pathway_id: int,
         step: StepRow,
         step_id: int,
         due: datetime.date,
@@ -371,6 +419,8 @@ class _FollowUpFactory:
                 created,
                 key,
                 who,
+                pathway_id=pathway_id,
+                step_id=step_id,
             )
         elif done_at is not None and done_at.date() > due and rng.random() < 0.5:
             self.alert(
@@ -383,6 +433,8 @@ class _FollowUpFactory:
                 key,
                 who,
                 resolved=done_at,
+                pathway_id=pathway_id,
+                step_id=step_id,
             )
 
     def pathway_alerts(self, plan: PatientPlan, pathway: PathwayPlan, pathway_id: int) -> None:
@@ -422,6 +474,7 @@ class _FollowUpFactory:
                 ctx.at(enrolled + self.day(180), 6),
                 f"care_plan_review:{pathway_id}",
                 plan.gp,
+                pathway_id=pathway_id,
             )
         if pathway.status == Status.SUSPENDED and rng.random() < 0.5:
             self.alert(
@@ -456,6 +509,7 @@ def build_followup(
                 "status",
                 "support_service",
                 "referent",
+                "origin",
                 "enrolled_on",
                 "ended_on",
                 "exit_reason",
@@ -471,6 +525,8 @@ def build_followup(
                 "due_on",
                 "assignee",
                 "status",
+                "scheduled_at",
+                "place",
                 "done_at",
                 "outcome",
             ],
@@ -487,9 +543,12 @@ def build_followup(
                 "status",
                 "assignee",
                 "dedupe_key",
+                "pathway",
+                "step",
                 "created_at",
                 "acknowledged_at",
                 "resolved_at",
+                "resolution_comment",
             ],
             factory.alerts,
         )

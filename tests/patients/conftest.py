@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from pathways.models import Pathway, PathwayTemplate
+from pathways.models import Pathway, PathwayTemplate, Referral
 from patients.models import BreakGlassAccess, Caregiver, CareTeamMember, ConsentRecord, Patient
 from professionals.models import Organization, Professional, SupportService
 from tsn.models import User
@@ -56,6 +56,32 @@ def world(make_patient, make_professional, make_user, commune) -> World:
     service.members.add(coordinator)
     stranger_coordinator = make_professional(Professional.Profession.COORDINATOR)
     other_service.members.add(stranger_coordinator)
+    home_help = SupportService.objects.create(
+        organization=dac, name="Aide à domicile Rhône-Est", category="home_help"
+    )
+    home_help_coordinator = make_professional(Professional.Profession.COORDINATOR)
+    home_help.members.add(home_help_coordinator)
+    Referral.objects.create(
+        patient=patient,
+        service=home_help,
+        sent_by=gp,
+        reason="Aide au lever et à la toilette.",
+        respond_by=timezone.now() + datetime.timedelta(days=5),
+        status=Referral.Status.ACCEPTED,
+    )
+    # A service that has a referral but has not accepted it: the referral, not the record.
+    meals = SupportService.objects.create(
+        organization=dac, name="Portage de repas", category="meals"
+    )
+    meals_coordinator = make_professional(Professional.Profession.COORDINATOR)
+    meals.members.add(meals_coordinator)
+    Referral.objects.create(
+        patient=patient,
+        service=meals,
+        sent_by=gp,
+        reason="Portage de repas le midi.",
+        respond_by=timezone.now() + datetime.timedelta(days=5),
+    )
     template = PathwayTemplate.objects.create(code="ic", name="Insuffisance cardiaque")
     Pathway.objects.create(
         patient=patient,
@@ -112,6 +138,8 @@ def world(make_patient, make_professional, make_user, commune) -> World:
             "ended_member": ended.user,
             "coordinator_following": coordinator.user,
             "coordinator_not_following": stranger_coordinator.user,
+            "service_referral_accepted": home_help_coordinator.user,
+            "service_referral_pending": meals_coordinator.user,
             "objected_professional": objected.user,
             "outsider": outsider.user,
             "ars_analyst": make_user(role=User.Role.ARS_ANALYST),

@@ -12,6 +12,8 @@ SEES_THE_PATIENT = {
     "ended_member": False,
     "coordinator_following": True,
     "coordinator_not_following": False,
+    "service_referral_accepted": True,
+    "service_referral_pending": False,
     "objected_professional": False,
     "outsider": False,
     "ars_analyst": False,
@@ -25,7 +27,7 @@ SEES_THE_PATIENT = {
     "anonymous": False,
 }
 
-MAY_WRITE = {"team_member", "coordinator_following"}
+MAY_WRITE = {"team_member", "coordinator_following", "service_referral_accepted"}
 
 
 @pytest.mark.parametrize(("persona", "sees"), SEES_THE_PATIENT.items())

@@ -20,21 +20,21 @@ ALLOW, FORBID, HIDE, LOGIN = "allow", "forbid", "hide", "login"
 
 # route name -> (HTTP method, what it needs: "read", "write", "access_log", "break_glass")
 ROUTES = {
-    "detail": ("get", "read"),
-    "timeline": ("get", "read"),
-    "post_event": ("post", "write"),
-    "event_in_error": ("post", "write"),
-    "document_upload": ("post", "write"),
-    "document_download": ("get", "read"),
-    "liaison": ("get", "read"),
-    "care_team": ("get", "read"),
-    "care_team_add": ("post", "write"),
-    "care_team_end": ("post", "write"),
-    "caregiver_add": ("post", "write"),
-    "objection_add": ("post", "write"),
-    "objection_withdraw": ("post", "write"),
-    "access_log": ("get", "access_log"),
-    "break_glass": ("get", "break_glass"),
+    "patients:detail": ("get", "read"),
+    "patients:timeline": ("get", "read"),
+    "patients:post_event": ("post", "write"),
+    "patients:event_in_error": ("post", "write"),
+    "patients:document_upload": ("post", "write"),
+    "patients:document_download": ("get", "read"),
+    "patients:liaison": ("get", "read"),
+    "patients:care_team": ("get", "read"),
+    "patients:care_team_add": ("post", "write"),
+    "patients:care_team_end": ("post", "write"),
+    "patients:caregiver_add": ("post", "write"),
+    "patients:objection_add": ("post", "write"),
+    "patients:objection_withdraw": ("post", "write"),
+    "patients:access_log": ("get", "access_log"),
+    "patients:break_glass": ("get", "break_glass"),
 }
 ACCESS_LOG_READERS = {"coordinator_following", "the_patient"}
 CLINICAL = {
@@ -43,6 +43,8 @@ CLINICAL = {
     "ended_member",
     "coordinator_following",
     "coordinator_not_following",
+    "service_referral_accepted",
+    "service_referral_pending",
     "objected_professional",
     "outsider",
     "break_glass_active",
@@ -100,19 +102,29 @@ def objects(world, settings, tmp_path):
 
 
 def route_url(name: str, pk: int, objects: dict) -> str:
-    pattern = next(p for p in _patient_routes() if p.name == name)
+    pattern = _patient_routes()[name]
     kwargs = {"pk": pk} | {key: objects[key] for key in pattern.pattern.converters if key != "pk"}
-    return reverse(f"patients:{name}", kwargs=kwargs)
+    return reverse(name, kwargs=kwargs)
 
 
-def _patient_routes() -> list[URLPattern]:
-    resolver = get_resolver().url_patterns
-    patients = next(r for r in resolver if getattr(r, "namespace", None) == "patients")
-    return [p for p in patients.url_patterns if "pk" in p.pattern.converters]
+# The URL namespaces whose routes take a patient's id as `pk`.
+PATIENT_SCOPED_NAMESPACES = ("patients", "pathways")
+
+
+def _patient_routes() -> dict[str, URLPattern]:
+    """"namespace:name" -> pattern, for every route whose URL carries a patient's `pk`."""
+    routes = {}
+    for resolver in get_resolver().url_patterns:
+        namespace = getattr(resolver, "namespace", None)
+        if namespace in PATIENT_SCOPED_NAMESPACES:
+            for pattern in resolver.url_patterns:
+                if "pk" in pattern.pattern.converters:
+                    routes[f"{namespace}:{pattern.name}"] = pattern
+    return routes
 
 
 def test_every_patient_scoped_route_is_in_the_table():
-    assert {p.name for p in _patient_routes()} == set(ROUTES)
+    assert set(_patient_routes()) == set(ROUTES)
 
 
 @pytest.mark.parametrize("route", ROUTES)
