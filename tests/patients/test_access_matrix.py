@@ -112,7 +112,7 @@ PATIENT_SCOPED_NAMESPACES = ("patients", "pathways")
 
 
 def _patient_routes() -> dict[str, URLPattern]:
-    """"namespace:name" -> pattern, for every route whose URL carries a patient's `pk`."""
+    """ "namespace:name" -> pattern, for every route whose URL carries a patient's `pk`."""
     routes = {}
     for resolver in get_resolver().url_patterns:
         namespace = getattr(resolver, "namespace", None)

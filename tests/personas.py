@@ -1,4 +1,5 @@
-"""Personas around one patient, for the access policy and the route x persona matrix."""
+"""Personas around one patient (the `world` fixture), for the access policy and the
+route x persona matrix of every app; registered in tests/conftest.py."""
 
 import datetime
 from dataclasses import dataclass
