@@ -257,6 +257,10 @@ class Step(models.Model):
     def may_become(self, status: str) -> bool:
         return status in self.TRANSITIONS.get(self.status, ())
 
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
 
 @pgtrigger.register(
     pgtrigger.Protect(name="transition_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
@@ -301,6 +305,18 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} -> {self.to_status}"
+
+    def _label(self, status: str) -> str:
+        statuses = Step.Status if self.step_id else Pathway.Status
+        return statuses(status).label if status in statuses.values else status
+
+    @property
+    def from_label(self) -> str:
+        return self._label(self.from_status) if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        return self._label(self.to_status)
 
 
 class CarePlan(TimestampedModel):

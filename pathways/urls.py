@@ -9,12 +9,101 @@ looked up within that patient.
 
 from django.urls import path
 
+from pathways.views import calendar, catalogue, pathway, referral, tele_expertise, worklist
+
 app_name = "pathways"
 
 urlpatterns = [
     # Pathways and steps (pathways/views/pathway.py).
+    path("patients/<id:pk>/parcours/", pathway.pathway_list, name="pathways"),
+    path("patients/<id:pk>/parcours/inclure/", pathway.pathway_enrol, name="pathway_enrol"),
+    path(
+        "patients/<id:pk>/parcours/<id:pathway_pk>/",
+        pathway.pathway_detail,
+        name="pathway_detail",
+    ),
+    path(
+        "patients/<id:pk>/parcours/<id:pathway_pk>/statut/",
+        pathway.pathway_status,
+        name="pathway_status",
+    ),
+    path(
+        "patients/<id:pk>/parcours/<id:pathway_pk>/etapes/<id:step_pk>/",
+        pathway.step_detail,
+        name="step",
+    ),
+    path(
+        "patients/<id:pk>/parcours/<id:pathway_pk>/etapes/<id:step_pk>/modifier/",
+        pathway.step_update,
+        name="step_update",
+    ),
+    # The territory's pathway templates (pathways/views/catalogue.py).
+    path("parcours/modeles/", catalogue.template_list, name="templates"),
+    path("parcours/modeles/<id:template_pk>/", catalogue.template_detail, name="template_detail"),
+    path(
+        "parcours/modeles/<id:template_pk>/modifier/",
+        catalogue.template_revise,
+        name="template_revise",
+    ),
     # Care plans (pathways/views/care_plan.py).
     # Referrals and tele-expertise (pathways/views/referral.py, tele_expertise.py).
+    path("patients/<id:pk>/demandes/", referral.referrals, name="referrals"),
+    path("patients/<id:pk>/demandes/envoyer/", referral.referral_send, name="referral_send"),
+    path(
+        "patients/<id:pk>/demandes/<id:referral_pk>/annuler/",
+        referral.referral_cancel,
+        name="referral_cancel",
+    ),
+    path("demandes/", referral.referral_inbox, name="referral_inbox"),
+    path("demandes/<id:referral_pk>/", referral.referral_detail, name="referral_detail"),
+    path(
+        "demandes/<id:referral_pk>/repondre/",
+        referral.referral_respond,
+        name="referral_respond",
+    ),
+    path(
+        "patients/<id:pk>/tele-expertise/",
+        tele_expertise.tele_expertise,
+        name="tele_expertise",
+    ),
+    path(
+        "patients/<id:pk>/tele-expertise/demander/",
+        tele_expertise.tele_expertise_ask,
+        name="tele_expertise_ask",
+    ),
+    path(
+        "patients/<id:pk>/tele-expertise/<id:request_pk>/annuler/",
+        tele_expertise.tele_expertise_cancel,
+        name="tele_expertise_cancel",
+    ),
+    path("tele-expertise/", tele_expertise.tele_expertise_inbox, name="tele_expertise_inbox"),
+    path(
+        "tele-expertise/<id:request_pk>/",
+        tele_expertise.tele_expertise_detail,
+        name="tele_expertise_detail",
+    ),
+    path(
+        "tele-expertise/<id:request_pk>/repondre/",
+        tele_expertise.tele_expertise_answer,
+        name="tele_expertise_answer",
+    ),
+    path(
+        "tele-expertise/<id:request_pk>/documents/<id:document_pk>/",
+        tele_expertise.tele_expertise_document,
+        name="tele_expertise_document",
+    ),
     # The professional's calendar feed (pathways/views/calendar.py).
+    path("agenda/", calendar.calendar_settings, name="calendar_settings"),
+    path("agenda/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     # The coordinator's worklist, caseload and data quality (pathways/views/worklist.py).
+    path("coordination/", worklist.worklist_page, name="worklist"),
+    path("coordination/alertes/", worklist.alerts_update, name="alerts_update"),
+    path("coordination/file-active/", worklist.caseload_page, name="caseload"),
+    path("coordination/qualite/", worklist.quality_page, name="quality"),
+    path("coordination/filtres/", worklist.saved_filter_add, name="saved_filter_add"),
+    path(
+        "coordination/filtres/<id:filter_pk>/supprimer/",
+        worklist.saved_filter_delete,
+        name="saved_filter_delete",
+    ),
 ]

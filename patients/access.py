@@ -7,7 +7,7 @@ decides. One condition per line, so that a review reads the rule.
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
@@ -33,8 +33,10 @@ from tsn.periods import in_effect_on
 FOLLOWING_STATUSES = ("proposed", "active", "suspended")
 
 # Each ground of access is a set of patient ids (a subquery). `only` narrows every set to
-# one patient: the chokepoint then costs a few index lookups, not a scan of the territory.
+# one patient, or to the few patients of a page: the check then costs a few index lookups,
+# not a scan of the territory.
 IdSet = QuerySet
+Only = int | Collection[int] | None
 
 
 def _professional(user: User) -> Professional | None:
@@ -44,15 +46,17 @@ def _professional(user: User) -> Professional | None:
         return None
 
 
-def _ids(model: type[models.Model], only: int | None, *conditions: Q, **lookups: object) -> IdSet:
+def _ids(model: type[models.Model], only: Only, *conditions: Q, **lookups: object) -> IdSet:
     """The patient ids of `model` rows meeting the conditions (one filter() call: building
     querysets clause by clause is what the access check spends most of its time on)."""
-    if only is not None:
+    if isinstance(only, int):
         lookups["patient_id"] = only
+    elif only is not None:
+        lookups["patient_id__in"] = list(only)
     return model.objects.filter(*conditions, **lookups).values("patient_id")
 
 
-def _care_team_of(professional: Professional, only: int | None, *, writable: bool = False) -> IdSet:
+def _care_team_of(professional: Professional, only: Only, *, writable: bool = False) -> IdSet:
     writable_only = {"read_only": False} if writable else {}
     return _ids(
         CareTeamMember,
@@ -63,7 +67,7 @@ def _care_team_of(professional: Professional, only: int | None, *, writable: boo
     )
 
 
-def _followed_by_their_service(professional: Professional, only: int | None) -> IdSet:
+def _followed_by_their_service(professional: Professional, only: Only) -> IdSet:
     # Pathways sit above patients: named, not imported.
     return _ids(
         apps.get_model("pathways", "Pathway"),
@@ -73,7 +77,7 @@ def _followed_by_their_service(professional: Professional, only: int | None) -> 
     )
 
 
-def _referred_to_their_service(professional: Professional, only: int | None) -> IdSet:
+def _referred_to_their_service(professional: Professional, only: Only) -> IdSet:
     """Patients whose referral to one of the professional's services was accepted."""
     return _ids(
         apps.get_model("pathways", "Referral"),
@@ -83,7 +87,7 @@ def _referred_to_their_service(professional: Professional, only: int | None) -> 
     )
 
 
-def _objected_to(professional: Professional, only: int | None) -> IdSet:
+def _objected_to(professional: Professional, only: Only) -> IdSet:
     return _ids(
         ConsentRecord,
         only,
@@ -93,18 +97,18 @@ def _objected_to(professional: Professional, only: int | None) -> IdSet:
     )
 
 
-def _break_glass_open(user: User, only: int | None) -> IdSet:
+def _break_glass_open(user: User, only: Only) -> IdSet:
     return _ids(BreakGlassAccess, only, user=user, expires_at__gt=timezone.now())
 
 
-def _cared_for_by(user: User, only: int | None) -> IdSet:
+def _cared_for_by(user: User, only: Only) -> IdSet:
     """Patients of whom the user is an authorised caregiver (access not expired)."""
     today = timezone.localdate()
     not_expired = Q(access_until__isnull=True) | Q(access_until__gte=today)
     return _ids(Caregiver, only, not_expired, user=user)
 
 
-def _in_the_course_of_care(user: User, only: int | None = None) -> Q | None:
+def _in_the_course_of_care(user: User, only: Only = None) -> Q | None:
     """The ordinary grounds (break-the-glass aside), or None when there are none."""
     if user.role == User.Role.PATIENT:
         return Q(user=user) | Q(pk__in=_cared_for_by(user, only))
@@ -139,7 +143,7 @@ def _signed_in(user: User) -> bool:
     return user.is_authenticated and user.is_active
 
 
-def _emergency(user: User, only: int | None) -> Q | None:
+def _emergency(user: User, only: Only) -> Q | None:
     return Q(pk__in=_break_glass_open(user, only)) if user.is_clinical else None
 
 
@@ -151,9 +155,10 @@ def _flag(grounds: Q | None) -> ExpressionWrapper | Value:
 
 
 def visible_patients(
-    patients: PatientQuerySet, user: User, *, only: int | None = None
+    patients: PatientQuerySet, user: User, *, only: Only = None
 ) -> PatientQuerySet:
-    """The patients `user` may see, as a queryset (no duplicates, composable)."""
+    """The patients `user` may see, as a queryset (no duplicates, composable); `only`
+    (ids) says the caller asks about those patients alone, which keeps the check cheap."""
     if not _signed_in(user):
         return patients.none()
     grounds = [g for g in (_in_the_course_of_care(user, only), _emergency(user, only)) if g]

@@ -1,8 +1,7 @@
 """The main navigation of each role.
 
 Only pages that exist are listed, so there is never a dead link: the pages still to come
-(coordinator: Parcours, Annuaire; professional: Annuaire) are added
-here by the issues that build them.
+(the directory) are added here by the issues that build them.
 """
 
 from dataclasses import dataclass
@@ -32,8 +31,19 @@ class NavLink:
 HOME = NavItem(_("Accueil"), "home")
 
 MAIN_NAVIGATION: dict[str, tuple[NavItem, ...]] = {
-    User.Role.COORDINATOR: (HOME, NavItem(_("Patients"), "patients:search")),
-    User.Role.PROFESSIONAL: (HOME, NavItem(_("Mes patients"), "patients:search")),
+    User.Role.COORDINATOR: (
+        HOME,
+        NavItem(_("Liste de travail"), "pathways:worklist"),
+        NavItem(_("File active"), "pathways:caseload"),
+        NavItem(_("Demandes reçues"), "pathways:referral_inbox"),
+        NavItem(_("Patients"), "patients:search"),
+    ),
+    User.Role.PROFESSIONAL: (
+        HOME,
+        NavItem(_("Mes patients"), "patients:search"),
+        NavItem(_("Télé-expertise"), "pathways:tele_expertise_inbox"),
+        NavItem(_("Agenda"), "pathways:calendar_settings"),
+    ),
     User.Role.ARS_ANALYST: (NavItem(_("Indicateurs"), "home"),),
     User.Role.ADMINISTRATOR: (
         HOME,

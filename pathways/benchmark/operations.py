@@ -135,4 +135,16 @@ def operations(clients: dict[str, Client]) -> list[Operation]:
             floor=_get(clients["patient"], reverse("floor_patient_home")),
         ),
         *_timeline_operations(clients, gp),
+        Operation(
+            name="worklist",
+            size=f"{caseload['patients']:,}-patient caseload, {steps:,} steps",
+            run=_get(clients["coordinator"], reverse("pathways:worklist")),
+            floor=_get(clients["coordinator"], reverse("floor_worklist")),
+        ),
+        Operation(
+            name="caseload",
+            size=f"{caseload['pathways']:,} pathways, 50 shown",
+            run=_get(clients["coordinator"], reverse("pathways:caseload")),
+            floor=_get(clients["coordinator"], reverse("floor_caseload")),
+        ),
     ]

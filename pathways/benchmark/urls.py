@@ -19,4 +19,6 @@ urlpatterns = [
     path(
         "_floor/timeline/<id:pk>/deep", floors.timeline_deep_page, name="floor_timeline_deep_page"
     ),
+    path("_floor/worklist", floors.worklist, name="floor_worklist"),
+    path("_floor/caseload", floors.caseload, name="floor_caseload"),
 ]

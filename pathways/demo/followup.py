@@ -11,7 +11,7 @@ from pathways.demo.bulk import copy_rows, next_id
 from pathways.demo.context import Context
 from pathways.demo.directory import Directory
 from pathways.demo.population import HEART_FAILURE, PathwayPlan, PatientPlan, Population
-from pathways.models import Alert, Pathway, Step, StepTemplate
+from pathways.models import Alert, Pathway, Step, StepTemplate, Transition
 from patients.models import CareTeamMember, TimelineEvent
 from professionals.models import Organization
 
@@ -113,6 +113,8 @@ class _FollowUpFactory:
         self.steps: list[tuple] = []
         self.alerts: list[tuple] = []
         self.events: list[Event] = []
+        # (pathway, step, actor, at, from_status, to_status, reason)
+        self.transitions: list[tuple] = []
         self.next_pathway = next_id(Pathway)
         self.next_step = next_id(Step)
         # Only the demo professionals have accounts to assign alerts to.
@@ -194,6 +196,7 @@ class _FollowUpFactory:
                 place = rng.choice(PLACES)
             step_id = self.next_step
             self.next_step += 1
+            self.step_transitions(pathway, pathway_id, step_id, state, done_at, outcome)
             self.steps.append(
                 (
                     step_id,
@@ -250,8 +253,54 @@ class _FollowUpFactory:
                 pathway.exit_reason,
             )
         )
+        self.pathway_transitions(pathway, pathway_id, ended_on)
         self.pathway_events(plan, pathway, pathway_id, template_name, ended_on)
         self.pathway_alerts(plan, pathway, pathway_id)
+
+    def actor(self, professional: int | None) -> int | None:
+        """The account behind a professional (only the demo ones have one)."""
+        return self.user_of.get(professional)
+
+    def pathway_transitions(
+        self, pathway: PathwayPlan, pathway_id: int, ended_on: datetime.date | None
+    ) -> None:
+        ctx, referent = self.ctx, self.actor(pathway.referent)
+        enrolled = ctx.working_time(pathway.enrolled_on)
+        moves = [("", Status.PROPOSED, enrolled, "")]
+        if pathway.status != Status.PROPOSED:
+            moves.append((Status.PROPOSED, Status.ACTIVE, enrolled, ""))
+        if pathway.status == Status.SUSPENDED:
+            suspended = ctx.working_time(max(pathway.enrolled_on, ctx.today - self.day(40)))
+            moves.append((Status.ACTIVE, Status.SUSPENDED, suspended, "Hospitalisation prolongée"))
+        if ended_on is not None:
+            ended = ctx.working_time(ended_on)
+            moves.append((Status.ACTIVE, pathway.status, ended, pathway.exit_reason))
+        self.transitions += [
+            (pathway_id, None, referent, at, old, new, reason) for old, new, at, reason in moves
+        ]
+
+    def step_transitions(
+        self,
+        pathway: PathwayPlan,
+        pathway_id: int,
+        step_id: int,
+        state: str,
+        done_at: datetime.datetime | None,
+        outcome: str,
+    ) -> None:
+        """Planned steps have no transition of their own (created with the pathway)."""
+        ctx, referent = self.ctx, self.actor(pathway.referent)
+        # A step scheduled or skipped lately, never before the pathway began.
+        lately = min(max(ctx.at(pathway.enrolled_on, 17), ctx.now - self.day(7)), ctx.now)
+        if state == StepStatus.DONE:
+            self.transitions.append(
+                (pathway_id, step_id, referent, done_at, StepStatus.PLANNED, state, "")
+            )
+        elif state in (StepStatus.SCHEDULED, StepStatus.SKIPPED):
+            reason = outcome if state == StepStatus.SKIPPED else ""
+            self.transitions.append(
+                (pathway_id, step_id, referent, lately, StepStatus.PLANNED, state, reason)
+            )
 
     def origin(self, pathway: PathwayPlan) -> str:
         """Who asked for the pathway: mostly the hospital after a heart-failure stay."""
@@ -531,6 +580,11 @@ def build_followup(
                 "outcome",
             ],
             factory.steps,
+        )
+        copy_rows(
+            Transition,
+            ["pathway", "step", "actor", "at", "from_status", "to_status", "reason"],
+            factory.transitions,
         )
         copy_rows(
             Alert,

@@ -16,7 +16,7 @@ from pathways.demo.followup import build_followup
 from pathways.demo.population import build_population
 from pathways.demo.support import build_support_services
 from pathways.demo.timeline import build_timeline
-from pathways.models import Alert, Pathway, PathwayTemplate, Step
+from pathways.models import Alert, Pathway, PathwayTemplate, Step, Transition
 from patients.models import Caregiver, CareTeamMember, ConsentRecord, Patient, TimelineEvent
 from professionals.models import Organization, PractitionerRole, Professional, SupportService
 from tsn.models import Commune, Territory, User
@@ -31,6 +31,7 @@ BULK_TABLES = (
     ConsentRecord,
     Pathway,
     Step,
+    Transition,
     Alert,
     TimelineEvent,
 )
@@ -47,6 +48,7 @@ SUMMARY = (
     (PathwayTemplate, gettext_lazy("modèles de parcours")),
     (Pathway, gettext_lazy("parcours")),
     (Step, gettext_lazy("étapes")),
+    (Transition, gettext_lazy("changements de statut")),
     (Alert, gettext_lazy("alertes")),
     (TimelineEvent, gettext_lazy("événements")),
 )

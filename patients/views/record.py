@@ -5,9 +5,11 @@ import itertools
 from dataclasses import dataclass
 
 from django import forms
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -292,10 +294,25 @@ def _header(patient: Patient) -> dict[str, object]:
         )
         for kind in (ConsentRecord.Kind.INFORMATION_GIVEN, ConsentRecord.Kind.SHARING_OBJECTION)
     }
+    # Pathways sit above patients: their steps are named, not imported.
+    overdue = (
+        apps.get_model("pathways", "Step")
+        .objects.filter(
+            pathway__patient=OuterRef("pk"),
+            pathway__status__in=SHOWN_PATHWAY_STATUSES,
+            status__in=("planned", "scheduled"),
+            due_on__lt=timezone.localdate(),
+        )
+        .order_by()
+        .values("pathway__patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     figures = (
         Patient.objects.filter(pk=patient.pk)
         .values("pk")
         .annotate(
+            overdue_steps=Coalesce(Subquery(overdue), 0),
             open_alerts=Count("alerts", filter=~Q(alerts__status="resolved")),
             information_given=consent[ConsentRecord.Kind.INFORMATION_GIVEN],
             sharing_objection=consent[ConsentRecord.Kind.SHARING_OBJECTION],
@@ -309,6 +326,7 @@ def _header(patient: Patient) -> dict[str, object]:
             {p.referent_id: p.referent for p in pathways if p.referent is not None}.values()
         ),
         "open_alerts": figures["open_alerts"],
+        "overdue_steps": figures["overdue_steps"],
         "caregivers": list(patient.caregivers.order_by("last_name", "first_name")),
         "information_given": figures["information_given"],
         "sharing_objection": figures["sharing_objection"],

@@ -153,3 +153,21 @@ def test_timeline_floors_fetch_the_events_the_pages_show(client):
     floor = client.get(reverse("floor_timeline_deep_page", args=[patient.pk]), cursor).json()
     assert [int(pk) for pk in event_ids.findall(page)] == [row[0] for row in floor["rows"]]
     assert len(floor["rows"]) == 50
+
+
+@pytest.mark.urls("pathways.benchmark.urls")
+@pytest.mark.django_db
+@pytest.mark.usefixtures("territory")
+def test_worklist_and_caseload_floors_fetch_the_rows_the_pages_show(client):
+    client.force_login(User.objects.get(email="coordination@demo.tsn.test"))
+
+    page = client.get(reverse("pathways:worklist"))
+    floor = client.get(reverse("floor_worklist")).json()["rows"]
+    assert [(i.kind, i.pk) for i in page.context["items"]] == [(r[0], r[1]) for r in floor]
+    assert len(floor) > 0
+
+    page = client.get(reverse("pathways:caseload"))
+    floor = client.get(reverse("floor_caseload")).json()["rows"]
+    assert [p.pk for p in page.context["pathways"]] == [r[0] for r in floor][:50]
+    assert [p.overdue_steps for p in page.context["pathways"]] == [r[9] for r in floor][:50]
+    assert page.context["total"] == sum(floor[0][10].values())

@@ -18,7 +18,7 @@ from pathways.demo import DEMO_ACCOUNTS, seed_demo
 from pathways.demo.accounts import delete_demo_accounts
 from pathways.demo.bulk import truncate_app_tables
 from pathways.demo.generator import BULK_TABLES
-from pathways.models import Alert, Pathway, Step, StepTemplate
+from pathways.models import Alert, Pathway, Step, StepTemplate, Transition
 from patients.models import CareTeamMember, ConsentRecord, Patient, TimelineEvent
 from professionals.models import Organization, PractitionerRole, Professional, SupportService
 from tsn.identifiers import (
@@ -299,6 +299,22 @@ def test_pathway_events_belong_to_a_pathway_of_their_patient():
     assert not in_pathways.exclude(pathway__patient=F("patient")).exists()
     assert not TimelineEvent.objects.filter(kind="pathway_step", pathway=None).exists()
     assert TimelineEvent.objects.filter(kind="hospital_admission", pathway=None).exists()
+
+
+def test_every_pathway_and_step_change_is_in_the_transition_log():
+    created = Transition.objects.filter(step=None, from_status="", to_status="proposed")
+    closed = Transition.objects.filter(step=None, to_status__in=["completed", "exited"])
+
+    assert created.count() == Pathway.objects.count()
+    assert closed.count() == Pathway.objects.filter(status__in=["completed", "exited"]).count()
+    assert (
+        Transition.objects.filter(to_status="done").count()
+        == Step.objects.filter(status="done").count()
+    )
+    assert not Transition.objects.exclude(step=None).exclude(step__pathway=F("pathway")).exists()
+    assert not Transition.objects.filter(
+        at__lt=F("pathway__created_at") - datetime.timedelta(days=1)
+    ).exists()
 
 
 def test_corrections_point_back_to_an_event_of_the_same_patient():

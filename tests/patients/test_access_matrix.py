@@ -7,11 +7,14 @@ request that reaches the access check leaves exactly one audit event with the ma
 outcome. A meta-test fails when a patient-scoped route is missing from the table.
 """
 
+import datetime
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
+from pathways.models import Step, StepTemplate, TeleExpertiseRequest
 from patients.models import Document, TimelineEvent
 from tests.patients.test_access import MAY_WRITE, SEES_THE_PATIENT
 from tsn.models import AuditEvent
@@ -35,6 +38,18 @@ ROUTES = {
     "patients:objection_withdraw": ("post", "write"),
     "patients:access_log": ("get", "access_log"),
     "patients:break_glass": ("get", "break_glass"),
+    "pathways:pathways": ("get", "read"),
+    "pathways:pathway_enrol": ("post", "write"),
+    "pathways:pathway_detail": ("get", "read"),
+    "pathways:pathway_status": ("post", "write"),
+    "pathways:step": ("get", "read"),
+    "pathways:step_update": ("post", "write"),
+    "pathways:referrals": ("get", "read"),
+    "pathways:referral_send": ("post", "write"),
+    "pathways:referral_cancel": ("post", "write"),
+    "pathways:tele_expertise": ("get", "read"),
+    "pathways:tele_expertise_ask": ("post", "write"),
+    "pathways:tele_expertise_cancel": ("post", "write"),
 }
 ACCESS_LOG_READERS = {"coordinator_following", "the_patient"}
 CLINICAL = {
@@ -93,11 +108,31 @@ def objects(world, settings, tmp_path):
     )
     document.file.save("matrix.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
     objection = patient.consents.get(kind="professional_objection")
+    pathway = patient.pathways.get()
+    step_template = StepTemplate.objects.create(
+        template=pathway.template,
+        order=1,
+        name="Visite infirmière",
+        responsible_profession="nurse",
+        deadline_days=2,
+    )
+    step = Step.objects.create(pathway=pathway, template_step=step_template)
     return {
+        "pathway_pk": pathway.pk,
+        "step_pk": step.pk,
         "event_pk": event.pk,
         "document_pk": document.pk,
         "member_pk": patient.care_team.get(role="gp").pk,
         "consent_pk": objection.pk,
+        # A referral still awaiting the service's answer, a question not yet answered.
+        "referral_pk": patient.referrals.get(status="sent").pk,
+        "request_pk": TeleExpertiseRequest.objects.create(
+            patient=patient,
+            requester=patient.gp,
+            expert=world.users["outsider"].professional,
+            question="Faut-il adapter le traitement diurétique ?",
+            answer_by=timezone.now() + datetime.timedelta(days=7),
+        ).pk,
     }
 
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from pathways.models import Alert, Pathway, PathwayTemplate
+from pathways.models import Alert, Pathway, PathwayTemplate, Step, StepTemplate
 from patients.models import Patient, SeenMark, TimelineEvent
 from professionals.models import Organization, PractitionerRole
 from tests.conftest import valid_nir
@@ -507,3 +507,25 @@ def test_filter_by_pathway_lists_the_patients_pathways_and_keeps_only_their_even
     assert f'<option value="{earlier.pk}" selected>' in page
     page = client.get(url, {"pathway": current.pk}).content.decode()
     assert _titles(page) == ["Étape réalisée"]
+
+
+def test_the_band_counts_the_overdue_steps_of_active_pathways(client, world):
+    pathway = world.patient.pathways.get()
+    for order, due in enumerate((-3, -1, 5), start=1):
+        template = StepTemplate.objects.create(
+            template=pathway.template,
+            order=order,
+            name=f"Étape {order}",
+            responsible_profession="nurse",
+            deadline_days=1,
+        )
+        Step.objects.create(
+            pathway=pathway,
+            template_step=template,
+            due_on=timezone.localdate() + datetime.timedelta(days=due),
+        )
+    client.force_login(world.users["team_member"])
+
+    page = client.get(reverse("patients:detail", args=[world.patient.pk])).content.decode()
+
+    assert re.search(r'data-testid="overdue-steps">\s*2 étapes en retard', page)

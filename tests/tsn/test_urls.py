@@ -5,7 +5,8 @@ from django.db import DatabaseError
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 # Views that anyone may reach: signing in and its recovery, the language switch,
-# the health check, and allauth's sign-up page (which answers that sign-up is closed).
+# the health check, allauth's sign-up page (which answers that sign-up is closed), and a
+# professional's calendar feed (its secret token is the key; calendar apps cannot sign in).
 PUBLIC_ROUTES = {
     "account_login",
     "account_logout",
@@ -21,6 +22,7 @@ PUBLIC_ROUTES = {
     "mfa_authenticate",
     "set_language",
     "healthz",
+    "calendar_feed",
 }
 
 

@@ -215,15 +215,23 @@ def test_account_pages_share_the_site_layout(client, make_user):
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        (User.Role.COORDINATOR, ["Accueil", "Patients"]),
-        (User.Role.PROFESSIONAL, ["Accueil", "Mes patients"]),
+        (
+            User.Role.COORDINATOR,
+            ["Accueil", "Liste de travail", "File active", "Demandes reçues", "Patients"],
+        ),
+        (User.Role.PROFESSIONAL, ["Accueil", "Mes patients", "Télé-expertise", "Agenda"]),
         (User.Role.ARS_ANALYST, ["Indicateurs"]),
         (User.Role.ADMINISTRATOR, ["Accueil", "Doublons", "Traçabilité", "Administration"]),
         (User.Role.PATIENT, ["Mon dossier"]),
     ],
 )
-def test_navigation_by_role_has_no_dead_link(client, make_user, role, links):
-    user = make_user(role=role, is_staff=role == User.Role.ADMINISTRATOR)
+def test_navigation_by_role_has_no_dead_link(client, make_user, make_professional, role, links):
+    if role == User.Role.COORDINATOR:  # a coordinator's account is a professional's
+        user = make_professional(Professional.Profession.COORDINATOR).user
+    elif role == User.Role.PROFESSIONAL:
+        user = make_professional().user
+    else:
+        user = make_user(role=role, is_staff=role == User.Role.ADMINISTRATOR)
     client.force_login(user)
     content = client.get("/").content.decode()
     nav = content.split('<ul class="navbar-nav', 1)[1].split("</ul>", 1)[0]

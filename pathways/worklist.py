@@ -1,0 +1,288 @@
+"""The coordinator's worklist: open alerts and due or overdue steps of their caseload, most
+severe first, then by due date; and the caseload list with its data-quality figures.
+
+A coordinator's caseload is the pathways they are the referent of and that are not closed.
+Items are read with one SQL statement (a UNION of alerts and steps, sorted and cut in the
+database); the access policy is then applied to the patients of the rows shown.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from pathways.models import Alert, CarePlan, Pathway, Step
+from patients.access import visible_patients
+from patients.models import Patient
+from professionals.models import Professional
+from tsn.models import User
+
+# Steps due within this many days are on the worklist before they are late.
+DUE_SOON_DAYS = 7
+# A step this many days late is as urgent as an urgent alert.
+VERY_LATE_DAYS = 30
+WORKLIST_SIZE = 100
+OPEN_PATHWAY = (Pathway.Status.PROPOSED, Pathway.Status.ACTIVE, Pathway.Status.SUSPENDED)
+
+
+@dataclass(frozen=True)
+class WorklistFilters:
+    kind: str = ""  # "alert", "step" or "" for both
+    severity: int | None = None
+    template: str = ""  # a template code
+    overdue_only: bool = False
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    kind: str
+    pk: int
+    severity: int
+    due: datetime.date
+    status: str
+    title: str
+    patient_id: int
+    patient_name: str
+    pathway_id: int | None
+    step_id: int | None
+    overdue: bool
+
+    @property
+    def is_alert(self) -> bool:
+        return self.kind == "alert"
+
+
+def caseload(professional: Professional) -> QuerySet[Pathway]:
+    return Pathway.objects.filter(referent=professional, status__in=OPEN_PATHWAY)
+
+
+# The columns of a work item, for alerts and steps alike (a UNION matches them by position).
+_NAMES = ("used_last_name", "birth_last_name", "used_first_name", "first_names")
+_ALERT_COLUMNS = (
+    "item_kind", "pk", "severity", "due", "status", "title", "patient_id",
+    *(f"patient__{name}" for name in _NAMES), "pathway_id", "step_id",
+)  # fmt: skip
+_STEP_COLUMNS = (
+    "item_kind", "pk", "severity", "due", "status", "title", "patient_id",
+    *(f"pathway__patient__{name}" for name in _NAMES), "pathway_id", "step",
+)  # fmt: skip
+
+
+def _alerts(user: User, professional: Professional, filters: WorklistFilters) -> list[QuerySet]:
+    """Unresolved alerts assigned to the user, and those about their caseload's patients:
+    two index scans (an OR of the two would read every alert)."""
+    alerts = Alert.objects.exclude(status=Alert.Status.RESOLVED)
+    if filters.severity:
+        alerts = alerts.filter(severity=filters.severity)
+    if filters.template:
+        alerts = alerts.filter(pathway__template__code=filters.template)
+    alerts = alerts.annotate(
+        item_kind=Value("alert", output_field=CharField()),
+        due=TruncDate(Coalesce("due_at", "created_at")),
+        title=F("message"),
+    )
+    return [
+        alerts.filter(assignee=user).values_list(*_ALERT_COLUMNS),
+        alerts.filter(patient__in=caseload(professional).values("patient_id")).values_list(
+            *_ALERT_COLUMNS
+        ),
+    ]
+
+
+def _steps(professional: Professional, filters: WorklistFilters, today: datetime.date):
+    soon = today + datetime.timedelta(days=DUE_SOON_DAYS)
+    steps = Step.objects.filter(
+        pathway__in=caseload(professional).filter(status=Pathway.Status.ACTIVE),
+        status__in=Step.OPEN_STATUSES,
+        due_on__lte=today if filters.overdue_only else soon,
+    )
+    if filters.template:
+        steps = steps.filter(pathway__template__code=filters.template)
+    very_late = today - datetime.timedelta(days=VERY_LATE_DAYS)
+    steps = steps.annotate(
+        item_kind=Value("step", output_field=CharField()),
+        severity=Case(
+            When(due_on__lt=very_late, then=Value(Alert.Severity.URGENT)),
+            When(due_on__lt=today, then=Value(Alert.Severity.WARNING)),
+            default=Value(Alert.Severity.INFO),
+            output_field=IntegerField(),
+        ),
+        due=F("due_on"),
+        title=F("template_step__name"),
+        patient_id=F("pathway__patient_id"),
+        step=F("pk"),
+    )
+    if filters.severity:
+        steps = steps.filter(severity=filters.severity)
+    return steps.values_list(*_STEP_COLUMNS)
+
+
+def worklist(
+    user: User, filters: WorklistFilters, today: datetime.date
+) -> tuple[list[WorkItem], bool]:
+    """The items, most severe first then by due date, and whether more were left out."""
+    professional = user.professional
+    parts = []
+    if filters.kind in ("", "alert"):
+        parts += [
+            alerts.filter(due__lt=today) if filters.overdue_only else alerts
+            for alerts in _alerts(user, professional, filters)
+        ]
+    if filters.kind in ("", "step"):
+        parts.append(_steps(professional, filters, today))
+    if not parts:
+        return [], False
+    # UNION, not UNION ALL: an alert both assigned to the user and about their caseload
+    # is listed once.
+    rows = parts[0].union(*parts[1:])
+    rows = list(rows.order_by("-severity", "due", "item_kind", "pk")[: WORKLIST_SIZE + 1])
+    more = len(rows) > WORKLIST_SIZE
+    rows = rows[:WORKLIST_SIZE]
+    # The policy decides, for the patients of the rows shown (an objection, for one).
+    shown = {row[6] for row in rows}
+    allowed = set(
+        visible_patients(Patient.objects.filter(pk__in=shown), user, only=shown).values_list(
+            "pk", flat=True
+        )
+    )
+    items = [_item(row, today) for row in rows if row[6] in allowed]
+    return items, more
+
+
+def _item(row: tuple, today: datetime.date) -> WorkItem:
+    kind, pk, severity, due, status, title, patient_id = row[:7]
+    used_last, birth_last, used_first, first_names, pathway_id, step_id = row[7:]
+    return WorkItem(
+        kind=kind,
+        pk=pk,
+        severity=severity,
+        due=due,
+        status=status,
+        title=title,
+        patient_id=patient_id,
+        patient_name=f"{used_last or birth_last} {used_first or first_names.split(' ')[0]}",
+        pathway_id=pathway_id,
+        step_id=step_id,
+        overdue=due < today,
+    )
+
+
+# --- The caseload list and its data quality -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseloadFilters:
+    template: str = ""
+    status: str = ""  # a pathway status; "" = every open one
+    overdue_only: bool = False
+    commune: str = ""  # a commune's name (accents and case ignored) or INSEE code
+    referent: str = "me"  # "me", "all", "none", or a professional id
+    quality: str = ""  # one of QUALITY_FILTERS
+
+
+def _quality_filters(today: datetime.date) -> dict[str, Q]:
+    """The files a data-quality figure counts, as conditions on pathways."""
+    review_overdue = Exists(
+        CarePlan.objects.filter(patient=OuterRef("patient"), next_review_on__lt=today)
+    )
+    return {
+        "ins": ~Q(patient__identity_status=Patient.IdentityStatus.QUALIFIED),
+        "gp": Q(patient__gp__isnull=True),
+        "review": Q(review_overdue),
+        "referent": Q(referent__isnull=True),
+    }
+
+
+QUALITY_FILTERS = ("ins", "gp", "review", "referent")
+
+
+def services_of(professional: Professional) -> QuerySet:
+    return professional.support_services.values("pk")
+
+
+def caseload_pathways(
+    professional: Professional, filters: CaseloadFilters, today: datetime.date
+) -> QuerySet[Pathway]:
+    """The pathways of the professional's services matching the filters."""
+    pathways = Pathway.objects.filter(support_service__in=services_of(professional))
+    pathways = (
+        pathways.filter(status=filters.status)
+        if filters.status
+        else pathways.filter(status__in=OPEN_PATHWAY)
+    )
+    if filters.template:
+        pathways = pathways.filter(template__code=filters.template)
+    if filters.commune:
+        pathways = pathways.filter(
+            Q(patient__commune__insee_code=filters.commune)
+            | Q(patient__commune__name__unaccent__iexact=filters.commune)
+        )
+    if filters.referent == "me":
+        pathways = pathways.filter(referent=professional)
+    elif filters.referent == "none":
+        pathways = pathways.filter(referent__isnull=True)
+    elif filters.referent.isdigit():
+        pathways = pathways.filter(referent_id=int(filters.referent))
+    if filters.overdue_only:
+        pathways = pathways.filter(
+            Exists(
+                Step.objects.filter(
+                    pathway=OuterRef("pk"), status__in=Step.OPEN_STATUSES, due_on__lt=today
+                )
+            )
+        )
+    if filters.quality in QUALITY_FILTERS:
+        pathways = pathways.filter(_quality_filters(today)[filters.quality])
+    return pathways
+
+
+def with_overdue_counts(pathways: QuerySet[Pathway], today: datetime.date) -> QuerySet[Pathway]:
+    """Each pathway's count of overdue steps, as a correlated subquery: computed for the
+    rows of the page only, after the LIMIT."""
+    overdue = (
+        Step.objects.filter(pathway=OuterRef("pk"), status__in=Step.OPEN_STATUSES, due_on__lt=today)
+        .order_by()
+        .values("pathway")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return pathways.annotate(overdue_steps=Coalesce(Subquery(overdue), 0))
+
+
+@dataclass(frozen=True)
+class QualityFigure:
+    key: str
+    count: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.count / self.total) if self.total else 0
+
+
+def data_quality(professional: Professional, today: datetime.date) -> list[QualityFigure]:
+    """How many open files of the professional's services lack each quality mark (one
+    query)."""
+    pathways = Pathway.objects.filter(
+        support_service__in=services_of(professional), status__in=OPEN_PATHWAY
+    )
+    conditions = _quality_filters(today)
+    counts = pathways.aggregate(
+        total=Count("pk"),
+        **{key: Count("pk", filter=conditions[key]) for key in QUALITY_FILTERS},
+    )
+    return [QualityFigure(key, counts[key], counts["total"]) for key in QUALITY_FILTERS]
