@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 
 from pathways.models import Referral, TeleExpertiseRequest
-from patients.models import ConsentRecord
+from patients.models import ConsentRecord, Patient
 from professionals.models import Professional
 from tsn.audit import record_access
 from tsn.models import AuditEvent, User
@@ -152,3 +152,9 @@ def can_revise_templates(user: User) -> bool:
     """Pathway templates are the territory's shared practice: its coordinators and
     administrators revise them."""
     return user.is_authenticated and user.role in (User.Role.COORDINATOR, User.Role.ADMINISTRATOR)
+
+
+def can_validate_care_plan(user: User, patient: Patient) -> bool:
+    """The care plan is validated by the patient's GP (médecin traitant), and by them only."""
+    professional = _acting_professional(user)
+    return professional is not None and patient.gp_id == professional.pk

@@ -9,7 +9,15 @@ looked up within that patient.
 
 from django.urls import path
 
-from pathways.views import calendar, catalogue, pathway, referral, tele_expertise, worklist
+from pathways.views import (
+    calendar,
+    care_plan,
+    catalogue,
+    pathway,
+    referral,
+    tele_expertise,
+    worklist,
+)
 
 app_name = "pathways"
 
@@ -46,6 +54,16 @@ urlpatterns = [
         name="template_revise",
     ),
     # Care plans (pathways/views/care_plan.py).
+    path("patients/<id:pk>/ppcs/", care_plan.care_plan, name="care_plan"),
+    path("patients/<id:pk>/ppcs/modifier/", care_plan.care_plan_edit, name="care_plan_edit"),
+    path("patients/<id:pk>/ppcs/valider/", care_plan.care_plan_validate, name="care_plan_validate"),
+    path(
+        "patients/<id:pk>/ppcs/versions/<int:number>/",
+        care_plan.care_plan_version,
+        name="care_plan_version",
+    ),
+    path("patients/<id:pk>/ppcs/imprimer/", care_plan.care_plan_print, name="care_plan_print"),
+    path("patients/<id:pk>/ppcs/pdf/", care_plan.care_plan_pdf, name="care_plan_pdf"),
     # Referrals and tele-expertise (pathways/views/referral.py, tele_expertise.py).
     path("patients/<id:pk>/demandes/", referral.referrals, name="referrals"),
     path("patients/<id:pk>/demandes/envoyer/", referral.referral_send, name="referral_send"),

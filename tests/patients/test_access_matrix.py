@@ -14,14 +14,15 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
-from pathways.models import Step, StepTemplate, TeleExpertiseRequest
+from pathways.models import CarePlan, Step, StepTemplate, TeleExpertiseRequest
 from patients.models import Document, TimelineEvent
 from tests.patients.test_access import MAY_WRITE, SEES_THE_PATIENT
 from tsn.models import AuditEvent
 
 ALLOW, FORBID, HIDE, LOGIN = "allow", "forbid", "hide", "login"
 
-# route name -> (HTTP method, what it needs: "read", "write", "access_log", "break_glass")
+# route name -> (HTTP method, what it needs: "read", "write", "access_log", "break_glass",
+# "care_plan_validation")
 ROUTES = {
     "patients:detail": ("get", "read"),
     "patients:timeline": ("get", "read"),
@@ -44,6 +45,12 @@ ROUTES = {
     "pathways:pathway_status": ("post", "write"),
     "pathways:step": ("get", "read"),
     "pathways:step_update": ("post", "write"),
+    "pathways:care_plan": ("get", "read"),
+    "pathways:care_plan_edit": ("post", "write"),
+    "pathways:care_plan_validate": ("post", "care_plan_validation"),
+    "pathways:care_plan_version": ("get", "read"),
+    "pathways:care_plan_print": ("get", "read"),
+    "pathways:care_plan_pdf": ("get", "read"),
     "pathways:referrals": ("get", "read"),
     "pathways:referral_send": ("post", "write"),
     "pathways:referral_cancel": ("post", "write"),
@@ -78,6 +85,8 @@ def expected(persona: str, need: str) -> str:
         return ALLOW if persona in MAY_WRITE else FORBID
     if need == "access_log":
         return ALLOW if persona in ACCESS_LOG_READERS else FORBID
+    if need == "care_plan_validation":  # the patient's GP only
+        return ALLOW if persona == "team_member" else FORBID
     return ALLOW
 
 
@@ -117,9 +126,12 @@ def objects(world, settings, tmp_path):
         deadline_days=2,
     )
     step = Step.objects.create(pathway=pathway, template_step=step_template)
+    care_plan = CarePlan.objects.create(patient=patient, current_version=1)
+    care_plan.versions.create(number=1, author=world.users["team_member"])
     return {
         "pathway_pk": pathway.pk,
         "step_pk": step.pk,
+        "number": 1,
         "event_pk": event.pk,
         "document_pk": document.pk,
         "member_pk": patient.care_team.get(role="gp").pk,
