@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 
 from pathways.demo import DEMO_ACCOUNTS, seed_demo
 from pathways.demo.accounts import delete_demo_accounts
@@ -468,3 +469,25 @@ def test_the_same_seed_rebuilds_the_same_territory():
 def test_a_scale_outside_the_supported_range_is_refused():
     with pytest.raises(CommandError, match="échelle"):
         call_command("seed_demo", "--scale", "0")
+
+
+def test_the_coordinators_pages_open_on_the_demo_territory(client):
+    coordinator = User.objects.get(email=f"coordination{DEMO}")
+    client.force_login(coordinator)
+    pathway = Pathway.objects.filter(referent__user=coordinator, status="active").first()
+    step = pathway.steps.order_by("template_step__order").first()
+
+    for url in (
+        reverse("pathways:worklist"),
+        reverse("pathways:caseload"),
+        reverse("pathways:quality"),
+        reverse("pathways:referral_inbox"),
+        reverse("pathways:templates"),
+        reverse("pathways:pathways", args=[pathway.patient_id]),
+        reverse("pathways:pathway_detail", args=[pathway.patient_id, pathway.pk]),
+        reverse("pathways:step", args=[pathway.patient_id, pathway.pk, step.pk]),
+        reverse("pathways:care_plan", args=[pathway.patient_id]),
+    ):
+        assert client.get(url).status_code == 200, url
+    worklist = client.get(reverse("pathways:worklist")).content.decode()
+    assert 'data-testid="work-item"' in worklist

@@ -509,3 +509,44 @@ def test_only_coordinators_and_administrators_revise_templates(client, world, he
     )
     client.force_login(world.users["ars_analyst"])
     assert client.get(reverse("pathways:templates")).status_code == 404
+
+
+def test_enrolment_to_validated_care_plan_to_overdue_step_on_the_worklist(
+    client, world, heart_failure
+):
+    """The coordinator enrols the patient in the heart-failure pathway and sees its steps,
+    writes the care plan, the GP validates it (which completes that step), a step goes
+    overdue and appears on the coordinator's worklist, and the care plan's PDF opens."""
+    coordinator, gp = world.users["coordinator_following"], world.users["team_member"]
+    client.force_login(coordinator)
+    _enrol(client, world, heart_failure, referent=coordinator.professional.pk)
+    pathway = world.patient.pathways.get(template=heart_failure)
+    _status(client, pathway, "active", informed="on")
+    detail = client.get(reverse("pathways:pathway_detail", args=[world.patient.pk, pathway.pk]))
+    assert detail.content.decode().count('data-testid="step"') == heart_failure.steps.count()
+    plan = {
+        "base_version": "0",
+        "next_review_on": "2027-06-01",
+        "need_health": "Décompensation cardiaque récente.",
+        "objectifs-TOTAL_FORMS": "1", "objectifs-INITIAL_FORMS": "0",
+        "objectifs-0-text": "Pas de réhospitalisation", "objectifs-0-status": "in_progress",
+        "actions-TOTAL_FORMS": "1", "actions-INITIAL_FORMS": "0",
+        "actions-0-text": "Pesée quotidienne", "actions-0-kind": "care",
+    }  # fmt: skip
+    assert (
+        client.post(reverse("pathways:care_plan_edit", args=[world.patient.pk]), plan).status_code
+        == 302
+    )
+
+    client.force_login(gp)
+    client.post(reverse("pathways:care_plan_validate", args=[world.patient.pk]), {"version": "1"})
+    validation = pathway.steps.get(template_step__validates_care_plan=True)
+    assert validation.status == Step.Status.DONE
+
+    late = pathway.steps.get(template_step__order=1)
+    Step.objects.filter(pk=late.pk).update(due_on=TODAY - datetime.timedelta(days=2))
+    client.force_login(coordinator)
+    worklist = client.get(reverse("pathways:worklist")).content.decode()
+    assert late.template_step.name in worklist
+    pdf = client.get(reverse("pathways:care_plan_pdf", args=[world.patient.pk]))
+    assert pdf.content.startswith(b"%PDF")
