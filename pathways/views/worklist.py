@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -49,7 +49,7 @@ class WorklistFilterForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     template = forms.ChoiceField(
-        label=_("Parcours"),
+        label=pgettext_lazy("one pathway", "Parcours"),
         required=False,
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
@@ -77,7 +77,7 @@ class WorklistFilterForm(forms.Form):
 
 class CaseloadFilterForm(forms.Form):
     template = forms.ChoiceField(
-        label=_("Parcours"),
+        label=pgettext_lazy("one pathway", "Parcours"),
         required=False,
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
