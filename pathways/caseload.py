@@ -9,7 +9,7 @@ from pathways.models import Alert, Pathway, Step
 from professionals.models import Professional
 
 # A completed or exited pathway is no longer followed: its leftovers are nobody's work.
-CLOSED_STATUSES = (Pathway.Status.COMPLETED, Pathway.Status.EXITED)
+CLOSED_STATUSES = Pathway.CLOSED_STATUSES
 
 
 def overdue_steps(today: datetime.date) -> Q:

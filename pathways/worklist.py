@@ -36,7 +36,6 @@ DUE_SOON_DAYS = 7
 # A step this many days late is as urgent as an urgent alert.
 VERY_LATE_DAYS = 30
 WORKLIST_SIZE = 100
-OPEN_PATHWAY = (Pathway.Status.PROPOSED, Pathway.Status.ACTIVE, Pathway.Status.SUSPENDED)
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class WorkItem:
 
 
 def caseload(professional: Professional) -> QuerySet[Pathway]:
-    return Pathway.objects.filter(referent=professional, status__in=OPEN_PATHWAY)
+    return Pathway.objects.filter(referent=professional).exclude(status__in=Pathway.CLOSED_STATUSES)
 
 
 # The columns of a work item, for alerts and steps alike (a UNION matches them by position).
@@ -153,14 +152,15 @@ def worklist(
     more = len(rows) > WORKLIST_SIZE
     rows = rows[:WORKLIST_SIZE]
     # The policy decides, for the patients of the rows shown (an objection, for one).
-    shown = {row[6] for row in rows}
-    allowed = set(
-        visible_patients(Patient.objects.filter(pk__in=shown), user, only=shown).values_list(
-            "pk", flat=True
-        )
-    )
+    allowed = visible_ids(user, {row[6] for row in rows})
     items = [_item(row, today) for row in rows if row[6] in allowed]
     return items, more
+
+
+def visible_ids(user: User, patient_ids: set[int]) -> set[int]:
+    """Which of these patients the user may see: the policy, asked about them alone."""
+    patients = Patient.objects.filter(pk__in=patient_ids)
+    return set(visible_patients(patients, user, only=patient_ids).values_list("pk", flat=True))
 
 
 def _item(row: tuple, today: datetime.date) -> WorkItem:
@@ -222,7 +222,7 @@ def caseload_pathways(
     pathways = (
         pathways.filter(status=filters.status)
         if filters.status
-        else pathways.filter(status__in=OPEN_PATHWAY)
+        else pathways.exclude(status__in=Pathway.CLOSED_STATUSES)
     )
     if filters.template:
         pathways = pathways.filter(template__code=filters.template)
@@ -277,8 +277,8 @@ class QualityFigure:
 def data_quality(professional: Professional, today: datetime.date) -> list[QualityFigure]:
     """How many open files of the professional's services lack each quality mark (one
     query)."""
-    pathways = Pathway.objects.filter(
-        support_service__in=services_of(professional), status__in=OPEN_PATHWAY
+    pathways = Pathway.objects.filter(support_service__in=services_of(professional)).exclude(
+        status__in=Pathway.CLOSED_STATUSES
     )
     conditions = _quality_filters(today)
     counts = pathways.aggregate(

@@ -20,10 +20,13 @@ from pathways.worklist import (
     WorklistFilters,
     caseload_pathways,
     data_quality,
+    visible_ids,
     with_overdue_counts,
     worklist,
 )
 from professionals.models import Professional
+from tsn.audit import record_access
+from tsn.models import AuditEvent
 
 CASELOAD_PAGE = 50
 
@@ -158,6 +161,17 @@ def _coordinator(request: HttpRequest) -> Professional | None:
     return getattr(request.user, "professional", None)
 
 
+def _trace_list(request: HttpRequest, shown: int) -> None:
+    """A list of names is an access to patient data too: one trace per list shown."""
+    record_access(
+        request=request,
+        action=AuditEvent.Action.READ,
+        object_type="patient_list",
+        patient_id=None,
+        object_id=str(shown),
+    )
+
+
 def _unlinked(request: HttpRequest) -> HttpResponse:
     return render(request, "pathways/unlinked_account.html")
 
@@ -180,6 +194,7 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
     form = WorklistFilterForm(request.GET)
     today = timezone.localdate()
     items, more = worklist(request.user, form.filters(), today)
+    _trace_list(request, len(items))
     return render(
         request,
         "pathways/worklist.html",
@@ -261,6 +276,10 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
         params = request.GET.copy()
         params["before"] = str(rows[-1].pk)
         next_query = params.urlencode()
+    # A service follows its pathways' patients, unless one objected to this professional.
+    allowed = visible_ids(request.user, {pathway.patient_id for pathway in rows})
+    rows = [pathway for pathway in rows if pathway.patient_id in allowed]
+    _trace_list(request, len(rows))
     return render(
         request,
         "pathways/caseload.html",

@@ -368,3 +368,22 @@ def test_the_caseload_filters_by_commune_name_or_code(client, world, coordinator
     assert by_name.count('data-testid="caseload-row"') == 1
     assert by_code.count('data-testid="caseload-row"') == 1
     assert elsewhere.count('data-testid="caseload-row"') == 0
+
+
+def test_the_caseload_hides_a_patient_who_objected_and_each_list_is_traced(
+    client, world, coordinator
+):
+    url = reverse("pathways:caseload")
+    assert client.get(url).content.decode().count('data-testid="caseload-row"') == 1
+    ConsentRecord.objects.create(
+        patient=world.patient,
+        kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION,
+        professional=coordinator.professional,
+    )
+
+    page = client.get(url).content.decode()
+    client.get(reverse("pathways:worklist"))
+
+    assert str(world.patient) not in page
+    traces = AuditEvent.objects.filter(actor=coordinator, object_type="patient_list")
+    assert list(traces.order_by("pk").values_list("object_id", flat=True)) == ["1", "0", "0"]
