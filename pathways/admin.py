@@ -5,7 +5,16 @@ from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
-from pathways.models import Alert, Pathway, PathwayTemplate, Step, StepTemplate
+from pathways.models import (
+    Alert,
+    InboundMessage,
+    Notification,
+    NotificationPreference,
+    Pathway,
+    PathwayTemplate,
+    Step,
+    StepTemplate,
+)
 
 
 class StepTemplateInline(admin.TabularInline):
@@ -67,3 +76,76 @@ class AlertAdmin(admin.ModelAdmin):
     list_select_related = ("patient", "assignee")
     autocomplete_fields = ("patient", "assignee")
     show_full_result_count = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox, read-only: failed e-mails are retried from the "Envois en échec" page."""
+
+    list_display = ("created_at", "recipient", "channel", "status", "attempts", "sent_at")
+    list_filter = ("status", "channel", "digest")
+    search_fields = ("=recipient__email",)
+    list_select_related = ("recipient",)
+    readonly_fields = [field.name for field in Notification._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "email_digest", "delegate", "absent_from", "absent_until")
+    search_fields = ("=user__email",)
+    autocomplete_fields = ("user", "delegate")
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """The hospital feed's trace, read-only: messages are handled on the quarantine page
+    (/administration/flux-hospitalier/), never edited here."""
+
+    list_display = (
+        "received_at",
+        "organization",
+        "event",
+        "control_id",
+        "visit_number",
+        "status",
+        "duplicates",
+    )
+    list_filter = ("status", "event")
+    search_fields = ("=control_id", "=visit_number", "organization__name")
+    list_select_related = ("organization",)
+    show_full_result_count = False
+    readonly_fields = (
+        "organization",
+        "received_at",
+        "control_id",
+        "event",
+        "visit_number",
+        "status",
+        "reason",
+        "patient",
+        "timeline_event",
+        "duplicates",
+        "resolved_by",
+        "resolved_at",
+        "raw",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: InboundMessage | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: InboundMessage | None = None
+    ) -> bool:
+        return False

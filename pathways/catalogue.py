@@ -4,17 +4,26 @@ Step names are data (French, as the coordinators write them), not interface stri
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 
-from pathways.models import PathwayTemplate, StepTemplate
-from patients.models import CareTeamMember
+from pathways.models import Alert, MonitoringRule, PathwayTemplate, StepTemplate
+from patients.models import CareTeamMember, Observation
 from professionals.models import Professional
 
 Profession = Professional.Profession
 Role = CareTeamMember.Role
 ENROLMENT = StepTemplate.RelativeTo.ENROLMENT
 PREVIOUS_STEP = StepTemplate.RelativeTo.PREVIOUS_STEP
+DISCHARGE = StepTemplate.RelativeTo.DISCHARGE
+Measure = Observation.Kind
+ABOVE, BELOW, RISE = (
+    MonitoringRule.Comparison.ABOVE,
+    MonitoringRule.Comparison.BELOW,
+    MonitoringRule.Comparison.RISE,
+)
+URGENT, WARNING = Alert.Severity.URGENT, Alert.Severity.WARNING
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,20 @@ class StepSpec:
     blocking: bool = False
     # Done when the GP validates the care plan (PPCS).
     validates_care_plan: bool = False
+    # Days past the due date before the step's lateness raises an alert.
+    grace_days: int = 0
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A remote-monitoring threshold, in the kind's canonical unit (Observation.UNITS)."""
+
+    kind: str
+    comparison: str
+    threshold: Decimal
+    severity: int
+    # For a rise: compared with the lowest value of this many previous days.
+    window_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,11 +62,15 @@ class TemplateSpec:
     # The medical specialty of the specialist usually involved.
     specialty: str
     steps: tuple[StepSpec, ...]
+    # Days without any contact with the patient before the referent is alerted.
+    no_contact_days: int | None = None
+    rules: tuple[RuleSpec, ...] = ()
 
 
 CATALOGUE: tuple[TemplateSpec, ...] = (
     TemplateSpec(
         code="insuffisance-cardiaque",
+        no_contact_days=15,
         name="Insuffisance cardiaque — retour à domicile après hospitalisation",
         description=(
             "Accompagnement du retour à domicile après une hospitalisation pour "
@@ -52,8 +79,22 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
         ),
         specialty="Cardiologie",
         steps=(
-            StepSpec("Visite infirmière à domicile", Profession.NURSE, 2, Role.NURSE),
-            StepSpec("Consultation du médecin traitant", Profession.PHYSICIAN, 7, Role.GP),
+            # Dated by the hospital feed's discharge message (HAS: nurse within 48 hours,
+            # GP within 7 days of the return home).
+            StepSpec(
+                "Visite infirmière à domicile",
+                Profession.NURSE,
+                2,
+                Role.NURSE,
+                relative_to=DISCHARGE,
+            ),
+            StepSpec(
+                "Consultation du médecin traitant",
+                Profession.PHYSICIAN,
+                7,
+                Role.GP,
+                relative_to=DISCHARGE,
+            ),
             StepSpec(
                 "Mise en place du suivi du poids et de la télésurveillance",
                 Profession.NURSE,
@@ -89,9 +130,17 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
                 Role.COORDINATOR,
             ),
         ),
+        # The ESC/HAS warning signs of decompensation followed at home.
+        rules=(
+            RuleSpec(Measure.WEIGHT, RISE, Decimal(2), URGENT, window_days=3),
+            RuleSpec(Measure.SPO2, BELOW, Decimal(90), URGENT),
+            RuleSpec(Measure.HEART_RATE, ABOVE, Decimal(120), WARNING),
+            RuleSpec(Measure.SYSTOLIC_BP, BELOW, Decimal(90), WARNING),
+        ),
     ),
     TemplateSpec(
         code="personne-agee-fragile",
+        no_contact_days=30,
         name="Personne âgée fragile à domicile",
         description=(
             "Repérage et évaluation de la fragilité, aides au maintien à domicile et plan "
@@ -140,9 +189,14 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
             ),
             StepSpec("Réévaluation à six mois", Profession.COORDINATOR, 180, Role.COORDINATOR),
         ),
+        # Hypotension: falls, over-treatment of blood pressure. The frail person's other
+        # warning sign, weight loss (5 % in a month), is a fall, not a rise: not expressible
+        # with these rules, it is left to the care team's weighing.
+        rules=(RuleSpec(Measure.SYSTOLIC_BP, BELOW, Decimal(90), WARNING),),
     ),
     TemplateSpec(
         code="diabete-type-2",
+        no_contact_days=120,
         name="Diabète de type 2",
         description=(
             "Suivi coordonné du diabète de type 2 : bilan initial, dépistage des "
@@ -187,9 +241,15 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
                 required=False,
             ),
         ),
+        # Marked hyperglycaemia (3 g/L), and level-2 hypoglycaemia (0.54 g/L).
+        rules=(
+            RuleSpec(Measure.GLUCOSE, ABOVE, Decimal("16.5"), WARNING),
+            RuleSpec(Measure.GLUCOSE, BELOW, Decimal("3.0"), URGENT),
+        ),
     ),
     TemplateSpec(
         code="apres-cancer",
+        no_contact_days=90,
         name="Après-cancer : suivi à domicile",
         description=(
             "Relais ville-hôpital après la fin des traitements actifs d'un cancer : "
@@ -241,6 +301,7 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
     ),
     TemplateSpec(
         code="soins-palliatifs-domicile",
+        no_contact_days=7,
         name="Soins palliatifs à domicile",
         description=(
             "Organisation des soins palliatifs au domicile : évaluation par l'équipe de "
@@ -295,10 +356,29 @@ CATALOGUE: tuple[TemplateSpec, ...] = (
 CATALOGUE_BY_CODE: dict[str, TemplateSpec] = {spec.code: spec for spec in CATALOGUE}
 
 
+def _install_rules(template: PathwayTemplate, rules: tuple[RuleSpec, ...]) -> None:
+    MonitoringRule.objects.bulk_create(
+        MonitoringRule(
+            template=template,
+            kind=rule.kind,
+            comparison=rule.comparison,
+            threshold=rule.threshold,
+            window_days=rule.window_days,
+            severity=rule.severity,
+        )
+        for rule in rules
+    )
+
+
 @transaction.atomic
 def install_pathway_templates() -> list[PathwayTemplate]:
-    """Create version 1 of each catalogue template (and its steps) unless it exists."""
+    """Create version 1 of each catalogue template (and its steps and monitoring rules)
+    unless it exists; a template whose versions never had monitoring rules (installed
+    before there were any) gets the catalogue's on its current version."""
     templates = []
+    never_had_rules = {spec.code for spec in CATALOGUE} - set(
+        MonitoringRule.objects.values_list("template__code", flat=True).distinct()
+    )
     for spec in CATALOGUE:
         template, created = PathwayTemplate.objects.get_or_create(
             code=spec.code,
@@ -306,6 +386,7 @@ def install_pathway_templates() -> list[PathwayTemplate]:
             defaults={
                 "name": spec.name,
                 "description": spec.description,
+                "no_contact_days": spec.no_contact_days,
                 # Only one version of a code is current; a newer one may already be.
                 "is_current": not PathwayTemplate.objects.filter(
                     code=spec.code, is_current=True
@@ -324,8 +405,12 @@ def install_pathway_templates() -> list[PathwayTemplate]:
                     required=step.required,
                     blocking=step.blocking,
                     validates_care_plan=step.validates_care_plan,
+                    grace_days=step.grace_days,
                 )
                 for order, step in enumerate(spec.steps, start=1)
             )
+        if spec.rules and spec.code in never_had_rules:
+            current = PathwayTemplate.objects.filter(code=spec.code, is_current=True).first()
+            _install_rules(current or template, spec.rules)
         templates.append(template)
     return templates

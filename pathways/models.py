@@ -8,12 +8,13 @@ import datetime
 
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import Document, Patient, TimelineEvent
+from patients.models import Document, Observation, Patient, TimelineEvent
 from professionals.models import Professional, SupportService
 from tsn.models import TimestampedModel
 
@@ -26,6 +27,11 @@ class PathwayTemplate(TimestampedModel):
     name = models.CharField(_("nom"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     is_current = models.BooleanField(_("version en vigueur"), default=True)
+    # A followed patient with no event on their timeline for this many days raises an
+    # alert for the referent; empty: no such rule for this pathway.
+    no_contact_days = models.PositiveSmallIntegerField(
+        _("alerte sans contact après (jours)"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("modèle de parcours")
@@ -46,6 +52,8 @@ class StepTemplate(models.Model):
     class RelativeTo(models.TextChoices):
         ENROLMENT = "enrolment", _("l'inclusion")
         PREVIOUS_STEP = "previous_step", _("l'étape précédente")
+        # Dated when the hospital feed reports the patient's discharge.
+        DISCHARGE = "discharge", _("la sortie d'hospitalisation")
 
     template = models.ForeignKey(
         PathwayTemplate,
@@ -65,6 +73,8 @@ class StepTemplate(models.Model):
         choices=RelativeTo.choices,
         default=RelativeTo.ENROLMENT,
     )
+    # Days past the due date before an overdue step raises an alert.
+    grace_days = models.PositiveSmallIntegerField(_("tolérance avant alerte (jours)"), default=0)
     required = models.BooleanField(_("obligatoire"), default=True)
     blocking = models.BooleanField(_("bloque l'étape suivante"), default=False)
     # Done by the GP's validation of the care plan, not by hand.
@@ -637,6 +647,14 @@ class Alert(models.Model):
         ACKNOWLEDGED = "acknowledged", _("Prise en compte")
         RESOLVED = "resolved", _("Résolue")
 
+    # How long an open alert waits for acknowledgement before each escalation level
+    # (1: the referent coordinator, 2: the service's on-duty coordinator); none for INFO.
+    ESCALATION_DELAYS = {
+        Severity.URGENT: datetime.timedelta(hours=4),
+        Severity.WARNING: datetime.timedelta(days=2),
+    }
+    MAX_ESCALATION_LEVEL = 2
+
     patient = models.ForeignKey(
         Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="alerts"
     )
@@ -695,6 +713,8 @@ class Alert(models.Model):
         related_name="+",
     )
     resolution_comment = models.TextField(_("commentaire de résolution"), blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("niveau d'escalade"), default=0)
+    escalated_at = models.DateTimeField(_("escaladée le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("alerte")
@@ -706,6 +726,13 @@ class Alert(models.Model):
                 condition=~Q(status="resolved"),
             ),
             models.Index(fields=["patient", "status"], name="alert_patient_status"),
+            # Every alert of a key, resolved ones included (a scan does not raise again what
+            # a person resolved; a cancelled hospital movement resolves its alerts by prefix).
+            models.Index(
+                fields=["dedupe_key"], name="alert_dedupe_key", opclasses=["varchar_pattern_ops"]
+            ),
+            # The escalation scan: open alerts by age.
+            models.Index(fields=["created_at"], name="alert_open_age", condition=Q(status="open")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -717,3 +744,258 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.get_status_display()}"
+
+
+class Notification(models.Model):
+    """The outbox: one row per alert x recipient x channel, written in the transaction
+    that raised the alert, delivered afterwards (at least once; claimed so that two
+    workers never send the same one)."""
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", _("Dans TSN")
+        EMAIL = "email", _("E-mail")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("À envoyer")
+        SENT = "sent", _("Envoyée")
+        FAILED = "failed", _("Échec")
+
+    MAX_ATTEMPTS = 6
+
+    alert = models.ForeignKey(
+        Alert, verbose_name=_("alerte"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("destinataire"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    channel = models.CharField(_("canal"), max_length=10, choices=Channel.choices)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    # Sent in the recipient's daily digest rather than on its own.
+    digest = models.BooleanField(_("dans le récapitulatif quotidien"), default=False)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    next_attempt_at = models.DateTimeField(_("prochaine tentative"), default=timezone.now)
+    # A worker holds the row until then; past it, another may take it over.
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    read_at = models.DateTimeField(_("lue le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            # The relay: pending notifications by due time.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due",
+                condition=Q(status="pending"),
+            ),
+            # A user's in-app notifications, newest first, and their unread count.
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notification_inbox",
+                condition=Q(channel="in_app"),
+            ),
+            models.Index(
+                fields=["-created_at"], name="notification_failed", condition=Q(status="failed")
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "recipient", "channel"], name="notification_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.recipient} ({self.get_status_display()})"
+
+
+def _all_alert_kinds() -> list[str]:
+    return list(Alert.Kind.values)
+
+
+class NotificationPreference(models.Model):
+    """How a user wants to hear of their alerts. No row: every kind, both channels."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("utilisateur"),
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    in_app_kinds = ArrayField(
+        models.CharField(max_length=30, choices=Alert.Kind.choices),
+        verbose_name=_("alertes signalées dans TSN"),
+        default=_all_alert_kinds,
+        blank=True,
+    )
+    email_kinds = ArrayField(
+        models.CharField(max_length=30, choices=Alert.Kind.choices),
+        verbose_name=_("alertes signalées par e-mail"),
+        default=_all_alert_kinds,
+        blank=True,
+    )
+    email_digest = models.BooleanField(
+        _("un récapitulatif quotidien au lieu d'un e-mail par alerte"), default=False
+    )
+    quiet_start = models.TimeField(_("pas d'e-mail à partir de"), null=True, blank=True)
+    quiet_end = models.TimeField(_("jusqu'à"), null=True, blank=True)
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("suppléant pendant une absence"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    absent_from = models.DateField(_("absent du"), null=True, blank=True)
+    absent_until = models.DateField(_("au"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("préférences de notification")
+        verbose_name_plural = _("préférences de notification")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(absent_from__isnull=True)
+                | Q(absent_until__isnull=True)
+                | Q(absent_until__gte=models.F("absent_from")),
+                name="notification_absence_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | Q(quiet_start__isnull=False, quiet_end__isnull=False),
+                name="notification_quiet_hours_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def in_quiet_hours(self, moment: datetime.time) -> bool:
+        """Whether a local time falls in the quiet hours (which may span midnight)."""
+        if self.quiet_start is None or self.quiet_end is None:
+            return False
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= moment < self.quiet_end
+        return moment >= self.quiet_start or moment < self.quiet_end
+
+
+class InboundMessage(models.Model):
+    """Every HL7 v2 message an organisation sent us, kept whatever became of it: the
+    trace of the hospital feed and the quarantine administrators work through."""
+
+    class Status(models.TextChoices):
+        PROCESSED = "processed", _("Traité")
+        QUARANTINED = "quarantined", _("En quarantaine")
+        REJECTED = "rejected", _("Rejeté")
+        RESOLVED = "resolved", _("Traité après quarantaine")
+        DISMISSED = "dismissed", _("Écarté après examen")
+
+    organization = models.ForeignKey(
+        "professionals.Organization",
+        verbose_name=_("établissement émetteur"),
+        on_delete=models.PROTECT,
+        related_name="inbound_messages",
+    )
+    received_at = models.DateTimeField(_("reçu le"), default=timezone.now)
+    raw = models.TextField(_("message"))
+    # MSH-10, the sender's message control id; empty when the message could not be read.
+    control_id = models.CharField(_("identifiant du message (MSH-10)"), max_length=50, blank=True)
+    event = models.CharField(_("événement"), max_length=3, blank=True)
+    visit_number = models.CharField(_("numéro de venue"), max_length=50, blank=True)
+    status = models.CharField(_("statut"), max_length=15, choices=Status.choices)
+    # Why it was rejected or quarantined (in French, for the administrator).
+    reason = models.TextField(_("motif"), blank=True)
+    patient = models.ForeignKey(
+        Patient,
+        verbose_name=_("patient"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    timeline_event = models.ForeignKey(
+        TimelineEvent,
+        verbose_name=_("événement du fil"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    duplicates = models.PositiveIntegerField(_("réceptions en double"), default=0)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("traité par"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("traité le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message HL7 reçu")
+        verbose_name_plural = _("messages HL7 reçus")
+        indexes = [
+            models.Index(fields=["status", "-received_at"], name="inbound_status_time"),
+            models.Index(
+                fields=["organization", "visit_number"],
+                name="inbound_visit",
+                condition=~Q(visit_number=""),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "control_id"],
+                name="inbound_message_once",
+                condition=~Q(control_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event or '?'} {self.control_id} ({self.get_status_display()})"
+
+
+class MonitoringRule(models.Model):
+    """A remote-monitoring threshold of a pathway template (e.g. heart failure: weight
+    up 2 kg within 3 days, SpO2 below 90 %)."""
+
+    class Comparison(models.TextChoices):
+        ABOVE = "above", _("au-dessus de")
+        BELOW = "below", _("en dessous de")
+        RISE = "rise", _("hausse d'au moins")
+
+    template = models.ForeignKey(
+        PathwayTemplate,
+        verbose_name=_("modèle"),
+        on_delete=models.CASCADE,
+        related_name="monitoring_rules",
+    )
+    kind = models.CharField(_("mesure"), max_length=20, choices=Observation.Kind.choices)
+    comparison = models.CharField(_("règle"), max_length=10, choices=Comparison.choices)
+    # In the kind's canonical unit (Observation.UNITS).
+    threshold = models.DecimalField(_("seuil"), max_digits=8, decimal_places=2)
+    # For a rise: compared with the lowest value of the previous `window_days` days.
+    window_days = models.PositiveSmallIntegerField(_("sur (jours)"), null=True, blank=True)
+    severity = models.PositiveSmallIntegerField(
+        _("gravité"), choices=Alert.Severity.choices, default=Alert.Severity.URGENT
+    )
+
+    class Meta:
+        verbose_name = _("règle de télésurveillance")
+        verbose_name_plural = _("règles de télésurveillance")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(comparison="rise") | Q(window_days__isnull=False),
+                name="monitoring_rise_has_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.get_comparison_display()} {self.threshold}"

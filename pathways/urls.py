@@ -9,10 +9,16 @@ looked up within that patient.
 
 from django.urls import path
 
+from pathways import api
 from pathways.views import (
+    break_glass,
     calendar,
     care_plan,
     catalogue,
+    hospital_feed,
+    inbound,
+    monitoring,
+    notification,
     pathway,
     referral,
     tele_expertise,
@@ -22,6 +28,8 @@ from pathways.views import (
 app_name = "pathways"
 
 urlpatterns = [
+    # Break-the-glass (pathways/views/break_glass.py): it alerts the referent coordinators.
+    path("patients/<id:pk>/bris-de-glace/", break_glass.break_glass, name="break_glass"),
     # Pathways and steps (pathways/views/pathway.py).
     path("patients/<id:pk>/parcours/", pathway.pathway_list, name="pathways"),
     path("patients/<id:pk>/parcours/inclure/", pathway.pathway_enrol, name="pathway_enrol"),
@@ -110,6 +118,10 @@ urlpatterns = [
         tele_expertise.tele_expertise_document,
         name="tele_expertise_document",
     ),
+    # Remote monitoring: a patient's charts (pathways/views/monitoring.py) and the
+    # measurements API for devices and sessions (pathways/api.py).
+    path("patients/<id:pk>/telesurveillance/", monitoring.monitoring, name="monitoring"),
+    path("api/observations/", api.observations, name="api_observations"),
     # The professional's calendar feed (pathways/views/calendar.py).
     path("agenda/", calendar.calendar_settings, name="calendar_settings"),
     path("agenda/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
@@ -123,5 +135,43 @@ urlpatterns = [
         "coordination/filtres/<id:filter_pk>/supprimer/",
         worklist.saved_filter_delete,
         name="saved_filter_delete",
+    ),
+    # A user's notifications; failed e-mails for administrators (views/notification.py).
+    path("notifications/", notification.notifications, name="notifications"),
+    path("notifications/badge/", notification.notification_badge, name="notification_badge"),
+    path(
+        "notifications/preferences/",
+        notification.notification_preferences,
+        name="notification_preferences",
+    ),
+    path(
+        "administration/notifications/",
+        notification.failed_notifications,
+        name="failed_notifications",
+    ),
+    path(
+        "administration/notifications/relancer/",
+        notification.failed_notifications_retry,
+        name="failed_notifications_retry",
+    ),
+    # The hospital feed: the endpoint of the establishments' machines (pathways/views/
+    # inbound.py, token-authenticated; its final path is /api/inbound/hl7v2/), and the
+    # administrators' quarantine (pathways/views/hospital_feed.py).
+    path("api/inbound/hl7v2/", inbound.hl7v2_inbound, name="inbound_hl7v2"),
+    path("administration/flux-hospitalier/", hospital_feed.hospital_feed, name="hospital_feed"),
+    path(
+        "administration/flux-hospitalier/<id:message_pk>/",
+        hospital_feed.inbound_message,
+        name="inbound_message",
+    ),
+    path(
+        "administration/flux-hospitalier/<id:message_pk>/rattacher/",
+        hospital_feed.inbound_message_attach,
+        name="inbound_message_attach",
+    ),
+    path(
+        "administration/flux-hospitalier/<id:message_pk>/ecarter/",
+        hospital_feed.inbound_message_dismiss,
+        name="inbound_message_dismiss",
     ),
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -24,8 +24,8 @@ from patients.models import (
     Patient,
     PatientQuerySet,
 )
-from professionals.models import Professional
-from tsn.audit import record_access
+from professionals.models import OrganizationToken, Professional
+from tsn.audit import client_ip, record_access
 from tsn.models import AuditEvent, User
 from tsn.periods import in_effect_on
 
@@ -124,7 +124,7 @@ def _in_the_course_of_care(user: User, only: Only = None) -> Q | None:
     ) & ~Q(pk__in=_objected_to(professional, only))
 
 
-def _writing_grounds(user: User, only: int) -> Q | None:
+def _writing_grounds(user: User, only: Only) -> Q | None:
     """Writing (notes, documents, care team) is for the writable care team and the
     services following the patient, never under break-the-glass alone."""
     if user.role == User.Role.PATIENT or not user.is_clinical:
@@ -247,3 +247,124 @@ def _break_glass_reason(user: User, patient: Patient) -> str:
         .first()
     )
     return access.reason if access else ""
+
+
+# --- Several patients at once: a batch of data sent by a person or an organisation's machine ---
+
+
+class PatientsNotFound(Http404):
+    """Some patients of a batch are not visible (or do not exist): the same answer."""
+
+    def __init__(self, pks: Collection[int]) -> None:
+        super().__init__()
+        self.pks = sorted(pks)
+
+
+class PatientsReadOnly(PermissionDenied):
+    """Some patients of a batch are visible but may not be changed by the user."""
+
+    def __init__(self, pks: Collection[int]) -> None:
+        super().__init__()
+        self.pks = sorted(pks)
+
+
+def _audit_denied(
+    request: HttpRequest, pks: Collection[int], *, action: str, object_type: str, object_id: str
+) -> None:
+    user = request.user
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=user if user.is_authenticated else None,
+            actor_role=getattr(user, "role", ""),
+            patient_id=pk,
+            action=action,
+            outcome=AuditEvent.Outcome.DENIED,
+            object_type=object_type,
+            object_id=object_id,
+            client_ip=client_ip(request),
+        )
+        for pk in sorted(pks)
+    )
+
+
+def get_patients_for_writing(
+    request: HttpRequest,
+    pks: Collection[int],
+    *,
+    object_type: str = "patient",
+    action: str = AuditEvent.Action.CREATE,
+) -> dict[int, Patient]:
+    """`get_patient_for(write=True)` for a batch, all or nothing: PatientsNotFound (a 404)
+    if one is not visible, PatientsReadOnly (a 403) if one is visible but may not be
+    changed. Each refusal is audited (one event per patient); the caller audits its write."""
+    user = request.user
+    pks = set(pks)
+    rows = (
+        {
+            row.pk: row
+            for row in Patient.objects.filter(pk__in=pks)
+            .annotate(
+                _in_care=_flag(_in_the_course_of_care(user, pks)),
+                _via_glass=_flag(_emergency(user, pks)),
+                _may_write=_flag(_writing_grounds(user, pks)),
+            )
+            .select_related("gp")
+        }
+        if _signed_in(user)
+        else {}
+    )
+    hidden = {pk for pk in pks if pk not in rows or not (rows[pk]._in_care or rows[pk]._via_glass)}
+    read_only = {pk for pk in pks - hidden if not rows[pk]._may_write}
+    if hidden or read_only:
+        _audit_denied(
+            request, hidden | read_only, action=action, object_type=object_type, object_id=""
+        )
+    if hidden:
+        raise PatientsNotFound(hidden)
+    if read_only:
+        raise PatientsReadOnly(read_only)
+    for patient in rows.values():
+        patient._checked_for = user.pk
+    return rows
+
+
+def get_patients_for_token(
+    request: HttpRequest,
+    token: OrganizationToken,
+    pks: Collection[int],
+    *,
+    object_type: str = "patient",
+    action: str = AuditEvent.Action.CREATE,
+) -> dict[int, Patient]:
+    """The patients an organisation's machine may send data about: those with an active
+    care-team member who currently practises in the organisation and to whom the patient
+    has not objected. PatientsNotFound (a 404) for any other, or unknown, patient; each
+    refusal is audited (one event per patient, the token as object)."""
+    pks = set(pks)
+    today = timezone.localdate()
+    member_there = CareTeamMember.objects.filter(
+        in_effect_on(today),
+        in_effect_on(today, "professional__roles__"),
+        patient=OuterRef("pk"),
+        professional__roles__organization=token.organization_id,
+    ).exclude(
+        Exists(
+            ConsentRecord.objects.filter(
+                patient=OuterRef("patient"),
+                professional=OuterRef("professional"),
+                kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION,
+                withdrawn_at__isnull=True,
+            )
+        )
+    )
+    rows = {
+        patient.pk: patient
+        for patient in Patient.objects.filter(Exists(member_there), pk__in=pks).select_related("gp")
+    }
+    hidden = pks - set(rows)
+    if hidden:
+        _audit_denied(
+            request, hidden, action=action, object_type=object_type, object_id=f"token:{token.pk}"
+        )
+        raise PatientsNotFound(hidden)
+    return rows

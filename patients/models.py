@@ -122,6 +122,8 @@ class Patient(TimestampedModel):
         verbose_name_plural = _("patients")
         indexes = [
             models.Index(fields=["birth_last_name", "birth_date"], name="patient_name_birth"),
+            # Matching the hospital feed's messages by strict traits (a few per day and sex).
+            models.Index(fields=["birth_date", "sex"], name="patient_birth_date_sex"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -546,3 +548,69 @@ class LiaisonMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sent_at:%d/%m/%Y %H:%M} {self.author}"
+
+
+class Observation(models.Model):
+    """A remote-monitoring measurement (a device, the patient's app, a professional).
+
+    Values are stored in the kind's canonical UCUM unit (`Observation.UNITS`): rules and
+    charts compare like with like; the unit the sender used is kept beside it."""
+
+    class Kind(models.TextChoices):
+        WEIGHT = "weight", _("Poids")
+        SYSTOLIC_BP = "systolic_bp", _("Pression artérielle systolique")
+        DIASTOLIC_BP = "diastolic_bp", _("Pression artérielle diastolique")
+        HEART_RATE = "heart_rate", _("Fréquence cardiaque")
+        SPO2 = "spo2", _("Saturation en oxygène (SpO2)")
+        GLUCOSE = "glucose", _("Glycémie")
+
+    # kind -> (canonical UCUM unit, {accepted UCUM unit: factor to the canonical unit}).
+    UNITS = {
+        Kind.WEIGHT: ("kg", {"kg": 1, "g": 0.001, "[lb_av]": 0.45359237}),
+        Kind.SYSTOLIC_BP: ("mm[Hg]", {"mm[Hg]": 1}),
+        Kind.DIASTOLIC_BP: ("mm[Hg]", {"mm[Hg]": 1}),
+        Kind.HEART_RATE: ("/min", {"/min": 1}),
+        Kind.SPO2: ("%", {"%": 1}),
+        Kind.GLUCOSE: ("mmol/L", {"mmol/L": 1, "mg/dL": 1 / 18.016, "g/L": 1000 / 180.16}),
+    }
+
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="observations"
+    )
+    kind = models.CharField(_("mesure"), max_length=20, choices=Kind.choices)
+    value = models.DecimalField(_("valeur"), max_digits=8, decimal_places=2)
+    unit = models.CharField(_("unité (UCUM)"), max_length=10)
+    sent_value = models.DecimalField(_("valeur transmise"), max_digits=10, decimal_places=3)
+    sent_unit = models.CharField(_("unité transmise (UCUM)"), max_length=10)
+    measured_at = models.DateTimeField(_("mesurée le"))
+    recorded_at = models.DateTimeField(_("reçue le"), default=timezone.now)
+    device = models.CharField(_("appareil"), max_length=100, blank=True)
+    # Who sent it: an organisation's machine (token) or a person.
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation émettrice"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("transmise par"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("mesure de télésurveillance")
+        verbose_name_plural = _("mesures de télésurveillance")
+        indexes = [
+            models.Index(
+                fields=["patient", "kind", "-measured_at"], name="observation_patient_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} {self.unit}"

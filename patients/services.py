@@ -1,8 +1,11 @@
 """Writes on the shared record that span models or have side effects."""
 
 import datetime
+import decimal
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -21,17 +24,16 @@ from patients.models import (
     ConsentRecord,
     Document,
     LiaisonMessage,
+    Observation,
     Patient,
     SeenMark,
     TimelineEvent,
 )
-from professionals.models import Organization, PractitionerRole, Professional
+from professionals.models import Organization, OrganizationToken, PractitionerRole, Professional
+from tsn.audit import client_ip as tsn_client_ip
 from tsn.audit import record_access
 from tsn.models import AuditEvent, User
 from tsn.periods import in_effect_on
-
-# Pathway statuses whose referent coordinator is told of a break-the-glass access.
-_REFERENT_STATUSES = ("proposed", "active", "suspended")
 
 if TYPE_CHECKING:  # pathways sit above patients: named for the type only
     from pathways.models import Pathway
@@ -39,7 +41,8 @@ if TYPE_CHECKING:  # pathways sit above patients: named for the type only
 
 @transaction.atomic
 def open_break_glass(*, request: HttpRequest, patient: Patient, reason: str) -> BreakGlassAccess:
-    """Grant `request.user` time-limited access, audit it, alert the referent coordinators."""
+    """Grant `request.user` time-limited access and audit it (the pathways' side alerts the
+    referent coordinators: `pathways.services.alert.alert_break_glass`)."""
     user: User = request.user
     now = timezone.now()
     access = BreakGlassAccess.objects.create(
@@ -57,22 +60,6 @@ def open_break_glass(*, request: HttpRequest, patient: Patient, reason: str) -> 
         patient_id=patient.pk,
         break_glass_reason=reason,
     )
-    # Pathways sit above patients: reached through reverse relations, not imported.
-    referents = {
-        pathway.referent.user
-        for pathway in patient.pathways.filter(status__in=_REFERENT_STATUSES)
-        .select_related("referent__user")
-        .exclude(referent__user=None)
-    } or {None}
-    for referent in referents:
-        patient.alerts.create(
-            kind="break_glass",
-            severity=3,
-            message=_("Accès en bris de glace au dossier par %(name)s.") % {"name": user},
-            assignee=referent,
-            due_at=now,
-            dedupe_key=f"break_glass:{access.pk}:{referent.pk if referent else 0}",
-        )
     return access
 
 
@@ -410,3 +397,199 @@ def merge_patients(
             client_ip=client_ip,
         )
     return kept
+
+
+# --- Remote monitoring (télésurveillance) ---
+
+Kind = Observation.Kind
+
+# What a patient's measurement can be, in the kind's canonical unit: beyond these bounds
+# it is a device or typing error (or the wrong unit), not a patient.
+PLAUSIBLE_RANGES: dict[str, tuple[Decimal, Decimal]] = {
+    Kind.WEIGHT: (Decimal("0.5"), Decimal("350")),
+    Kind.SYSTOLIC_BP: (Decimal("40"), Decimal("300")),
+    Kind.DIASTOLIC_BP: (Decimal("20"), Decimal("200")),
+    Kind.HEART_RATE: (Decimal("20"), Decimal("300")),
+    Kind.SPO2: (Decimal("50"), Decimal("100")),
+    Kind.GLUCOSE: (Decimal("0.5"), Decimal("60")),
+}
+# A sender's clock may run a little ahead of ours.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+# No home-monitoring device predates this; it also keeps dates far from datetime's limits.
+EARLIEST_MEASUREMENT = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+# From 10 ** this on, a number cannot be a measurement in any accepted unit (checked on
+# the exponent: Decimal arithmetic on a huge number would overflow).
+_HUGE_EXPONENT = 9
+_CENTS = Decimal("0.01")
+_THOUSANDTHS = Decimal("0.001")
+DEVICE_MAX_LENGTH = Observation._meta.get_field("device").max_length
+
+
+@dataclass(frozen=True)
+class ObservationInput:
+    """One measurement as its sender gives it: a value in any accepted UCUM unit."""
+
+    patient_id: int
+    kind: str
+    value: Decimal
+    unit: str
+    measured_at: datetime.datetime
+    device: str = ""
+
+
+class InvalidObservations(ValidationError):
+    """The errors of a batch, by item: index -> {field: [ValidationError]}; each error
+    has a code and params, and a French message naming the field."""
+
+    def __init__(self, by_index: dict[int, dict[str, list[ValidationError]]]) -> None:
+        super().__init__(
+            [error for fields in by_index.values() for found in fields.values() for error in found]
+        )
+        self.by_index = by_index
+
+
+def _kind_label(kind: str) -> str:
+    label = str(Kind(kind).label)
+    return label[:1].lower() + label[1:]
+
+
+def _canonical_value(item: ObservationInput, factor: float) -> Decimal | None:
+    """The value in the kind's canonical unit, to the hundredth; None when not plausible."""
+    if not item.value.is_finite() or item.value.adjusted() >= _HUGE_EXPONENT:
+        return None
+    try:
+        value = (item.value * Decimal(str(factor))).quantize(_CENTS, decimal.ROUND_HALF_UP)
+    except decimal.InvalidOperation:
+        return None
+    low, high = PLAUSIBLE_RANGES[item.kind]
+    return value if low <= value <= high else None
+
+
+def validate_observation(item: ObservationInput, *, now: datetime.datetime) -> Observation:
+    """The observation to store (unsaved), its value converted to the kind's canonical
+    unit; a ValidationError by field (kind, unit, value, measured_at, device) otherwise."""
+    errors: dict[str, ValidationError] = {}
+    canonical_unit, factors, value = "", {}, None
+    if item.kind in Kind.values:
+        canonical_unit, factors = Observation.UNITS[item.kind]
+    else:
+        errors["kind"] = ValidationError(
+            _("Champ « kind » : mesure « %(kind)s » inconnue (mesures acceptées : %(kinds)s)."),
+            code="unknown_kind",
+            params={"kind": item.kind, "kinds": ", ".join(Kind.values)},
+        )
+    if factors and item.unit not in factors:
+        errors["unit"] = ValidationError(
+            _(
+                "Champ « unit » : l'unité « %(unit)s » n'est pas acceptée pour la mesure "
+                "« %(kind_label)s » (unités UCUM acceptées : %(units)s)."
+            ),
+            code="unit_not_accepted",
+            params={
+                "unit": item.unit,
+                "kind": item.kind,
+                "kind_label": _kind_label(item.kind),
+                "units": ", ".join(factors),
+            },
+        )
+    elif factors:
+        value = _canonical_value(item, factors[item.unit])
+        if value is None:
+            low, high = PLAUSIBLE_RANGES[item.kind]
+            errors["value"] = ValidationError(
+                _(
+                    "Champ « value » : valeur hors des limites plausibles pour la mesure "
+                    "« %(kind_label)s » (de %(low)s à %(high)s %(unit)s)."
+                ),
+                code="out_of_range",
+                params={
+                    "kind": item.kind,
+                    "kind_label": _kind_label(item.kind),
+                    "low": low,
+                    "high": high,
+                    "unit": canonical_unit,
+                },
+            )
+    measured_at = item.measured_at
+    if measured_at.tzinfo is None or measured_at.utcoffset() is None:
+        errors["measured_at"] = ValidationError(
+            _(
+                "Champ « measured_at » : le fuseau horaire manque "
+                "(par exemple 2026-03-01T08:30:00+01:00)."
+            ),
+            code="naive_datetime",
+        )
+    elif measured_at > now + CLOCK_SKEW:
+        errors["measured_at"] = ValidationError(
+            _("Champ « measured_at » : la date de mesure est dans le futur."), code="future"
+        )
+    elif measured_at < EARLIEST_MEASUREMENT:
+        errors["measured_at"] = ValidationError(
+            _("Champ « measured_at » : la date de mesure est antérieure à l'an 2000."),
+            code="too_old",
+        )
+    if len(item.device) > DEVICE_MAX_LENGTH:
+        errors["device"] = ValidationError(
+            _("Champ « device » : %(max)s caractères au plus."),
+            code="too_long",
+            params={"max": DEVICE_MAX_LENGTH},
+        )
+    if errors:
+        raise ValidationError(errors)
+    return Observation(
+        patient_id=item.patient_id,
+        kind=item.kind,
+        value=value,
+        unit=canonical_unit,
+        sent_value=item.value.quantize(_THOUSANDTHS, decimal.ROUND_HALF_UP),
+        sent_unit=item.unit,
+        measured_at=measured_at,
+        recorded_at=now,
+        device=item.device,
+    )
+
+
+@transaction.atomic
+def record_observations(
+    *,
+    request: HttpRequest,
+    observations: Sequence[ObservationInput],
+    token: OrganizationToken | None = None,
+) -> list[Observation]:
+    """Store a batch of measurements, all or none (InvalidObservations lists every item's
+    errors), and audit the write: one event per patient. The caller has checked access."""
+    now = timezone.now()
+    errors: dict[int, dict[str, list[ValidationError]]] = {}
+    built = []
+    for index, item in enumerate(observations):
+        try:
+            built.append(validate_observation(item, now=now))
+        except ValidationError as error:
+            errors[index] = error.error_dict
+    if errors:
+        raise InvalidObservations(errors)
+    # A machine is known by its token (the trail has no actor for it); a person by the
+    # trail's actor, and their organisation is the one of their current role.
+    if token is not None:
+        recorded_by, organization, object_id = None, token.organization, f"token:{token.pk}"
+    else:
+        recorded_by, object_id = request.user, ""
+        organization = _author_and_organization(request.user)[1]
+    for observation in built:
+        observation.organization = organization
+        observation.recorded_by = recorded_by
+    Observation.objects.bulk_create(built)
+    user = request.user
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=user if user.is_authenticated else None,
+            actor_role=getattr(user, "role", ""),
+            patient_id=patient_id,
+            action=AuditEvent.Action.CREATE,
+            object_type="observation",
+            object_id=object_id,
+            client_ip=tsn_client_ip(request),
+        )
+        for patient_id in sorted({observation.patient_id for observation in built})
+    )
+    return built

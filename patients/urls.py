@@ -13,7 +13,6 @@ app_name = "patients"
 
 urlpatterns = [
     # Break-the-glass and the record's access log (patients/views/access_pages.py).
-    path("<id:pk>/bris-de-glace/", access_pages.break_glass, name="break_glass"),
     path("<id:pk>/acces/", access_pages.access_log, name="access_log"),
     # The record and its timeline (patients/views/record.py).
     path("<id:pk>/", record.patient_detail, name="detail"),

@@ -1,6 +1,17 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from professionals.models import Organization, PractitionerRole, Professional, SupportService
+from professionals.models import (
+    Organization,
+    OrganizationToken,
+    PractitionerRole,
+    Professional,
+    SupportService,
+)
 
 
 @admin.register(Organization)
@@ -35,3 +46,29 @@ class SupportServiceAdmin(admin.ModelAdmin):
     search_fields = ("name", "organization__name")
     list_select_related = ("organization",)
     autocomplete_fields = ("organization", "communes", "members")
+
+
+@admin.register(OrganizationToken)
+class OrganizationTokenAdmin(admin.ModelAdmin):
+    """API tokens are issued by `manage.py issue_api_token` (the key is shown once, only
+    its hash is kept); here they are listed and revoked."""
+
+    list_display = ("organization", "name", "hint", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("organization__name", "=organization__finess", "name")
+    list_select_related = ("organization",)
+    fields = ("organization", "name", "hint", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("organization", "name", "hint", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Révoquer les jetons sélectionnés"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[OrganizationToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d jeton révoqué.", "%(count)d jetons révoqués.", count)
+            % {"count": count},
+        )

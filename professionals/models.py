@@ -1,4 +1,8 @@
-"""The territory's directory: organisations, professionals, their roles, support services."""
+"""The territory's directory: organisations, professionals, their roles, support services,
+and the API tokens issued to organisations' machines."""
+
+import hashlib
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -199,6 +203,15 @@ class SupportService(TimestampedModel):
         blank=True,
         related_name="support_services",
     )
+    # Who receives the alerts nobody acknowledged in time (the last level of escalation).
+    on_duty = models.ForeignKey(
+        Professional,
+        verbose_name=_("coordinateur d'astreinte"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("service d'appui")
@@ -207,3 +220,57 @@ class SupportService(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrganizationToken(models.Model):
+    """A secret issued to an organisation's machine (a hospital's interface engine, a
+    monitoring device platform). Only its SHA-256 is stored; the key is shown once."""
+
+    PREFIX = "tsno_"
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("usage"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the key, to recognise it in a list.
+    hint = models.CharField(_("début de la clé"), max_length=12, editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton d'API d'organisation")
+        verbose_name_plural = _("jetons d'API d'organisation")
+
+    def __str__(self) -> str:
+        return f"{self.organization} — {self.name} ({self.hint}…)"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, organization: Organization, name: str) -> tuple["OrganizationToken", str]:
+        """A new token and its key (to give to the organisation; it is not kept)."""
+        key = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            organization=organization, name=name, key_hash=cls.hash(key), hint=key[:12]
+        )
+        return token, key
+
+    @classmethod
+    def authenticate(cls, key: str) -> "OrganizationToken | None":
+        """The live token with this key, its use recorded; None for an unknown or revoked key."""
+        token = (
+            cls.objects.select_related("organization")
+            .filter(key_hash=cls.hash(key), revoked_at__isnull=True)
+            .first()
+        )
+        if token is not None:
+            token.last_used_at = timezone.now()
+            token.save(update_fields=["last_used_at"])
+        return token

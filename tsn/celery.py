@@ -1,11 +1,15 @@
-"""The Celery application. The beat schedule lives here, in code."""
+"""The Celery application, the beat schedule (in code), and how services enqueue work."""
 
+import functools
+import logging
 import os
 
 from celery import Celery
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tsn.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("tsn")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -16,4 +20,42 @@ app.conf.beat_schedule = {
         "task": "tsn.tasks.clear_expired_sessions_task",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Notifications still pending (broker down, worker killed, retry due): every minute.
+    "relay-notifications": {
+        "task": "pathways.tasks.relay_notifications_task",
+        "schedule": 60.0,
+    },
+    "scan-alerts": {
+        "task": "pathways.tasks.scan_alerts_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    "escalate-alerts": {
+        "task": "pathways.tasks.escalate_alerts_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "send-notification-digests": {
+        "task": "pathways.tasks.send_digests_task",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
+
+# Publishing gives up quickly when the broker is down: the work is in the database (the
+# outbox) and the periodic relay picks it up, so the user's request must not wait.
+_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+
+
+def _publish(task, args: tuple) -> None:
+    try:
+        task.apply_async(args=args, retry_policy=_PUBLISH_RETRY_POLICY)
+    except Exception:  # the broker is unreachable: the relay will deliver
+        logger.warning("broker unreachable: %s left to the periodic relay", task.name)
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """Enqueue `task(*args)` once the current transaction commits, never failing the caller.
+
+    Unlike `delay_on_commit`, a broker outage is logged rather than raised into the
+    request that committed: use it for work that a periodic job also picks up."""
+    from django.db import transaction
+
+    transaction.on_commit(functools.partial(_publish, task, args))

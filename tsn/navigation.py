@@ -49,6 +49,8 @@ MAIN_NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         HOME,
         NavItem(_("Doublons"), "patients:duplicates"),
         NavItem(_("Traçabilité"), "audit_search"),
+        NavItem(_("Envois en échec"), "pathways:failed_notifications"),
+        NavItem(_("Flux hospitalier"), "pathways:hospital_feed"),
         NavItem(_("Administration"), "admin:index", staff_only=True),
     ),
     User.Role.PATIENT: (NavItem(_("Mon dossier"), "home"),),

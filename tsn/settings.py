@@ -228,6 +228,13 @@ if env_str("EMAIL_HOST"):
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TSN <ne-pas-repondre@tsn.test>")
+# Where the platform is reached, for the links of e-mails sent by workers (no request there).
+TSN_BASE_URL = env_str("TSN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long a worker holds a notification it is sending before another may take it over
+# (above the SMTP timeout, so that a live send is never duplicated).
+TSN_NOTIFICATION_LEASE_SECONDS = env_int("TSN_NOTIFICATION_LEASE_SECONDS", 300)
+# Retry delays of a failed e-mail: base * 2^(attempt - 1), with jitter.
+TSN_NOTIFICATION_RETRY_BASE_SECONDS = env_int("TSN_NOTIFICATION_RETRY_BASE_SECONDS", 60)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Redis, cache and Celery ---------------------------------------------------------------

@@ -433,6 +433,9 @@ class _FollowUpFactory:
                 acknowledged,
                 resolved,
                 "",
+                # The seeded alerts are history: their escalation, if any, is behind them
+                # (a fresh demo's first escalation run has nothing to send).
+                Alert.MAX_ESCALATION_LEVEL,
             )
         )
 
@@ -452,13 +455,22 @@ class _FollowUpFactory:
         if due >= ctx.today or state == StepStatus.SKIPPED:
             return
         created = ctx.at(due, 23)
-        key = f"step_overdue:{step_id}"
+        key = f"step_overdue:{step_id}:{due}"  # as the scan names it (pathways/services/scan.py)
         message = f"Étape en retard : {step.name}"
         who = assignee if assignee in self.user_of else pathway.referent
         late_days = (ctx.today - due).days
         severity = Alert.Severity.URGENT if late_days > 30 else Alert.Severity.WARNING
-        if state in OPEN and pathway.status == Status.ACTIVE and rng.random() < 0.4:
-            status = Alert.Status.OPEN if rng.random() < 0.6 else Alert.Status.ACKNOWLEDGED
+        if state in OPEN and pathway.status == Status.ACTIVE:
+            # Every late step has had its alert (the scan finds nothing new on a fresh
+            # demo); most were dealt with, the others are on the worklists.
+            roll = rng.random()
+            status = (
+                Alert.Status.OPEN
+                if roll < 0.25
+                else Alert.Status.ACKNOWLEDGED
+                if roll < 0.4
+                else Alert.Status.RESOLVED
+            )
             self.alert(
                 plan.patient_id,
                 Alert.Kind.STEP_OVERDUE,
@@ -603,6 +615,7 @@ def build_followup(
                 "acknowledged_at",
                 "resolved_at",
                 "resolution_comment",
+                "escalation_level",
             ],
             factory.alerts,
         )

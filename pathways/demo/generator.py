@@ -13,11 +13,19 @@ from pathways.demo.accounts import create_demo_accounts, delete_demo_accounts
 from pathways.demo.context import Context
 from pathways.demo.directory import build_directory
 from pathways.demo.followup import build_followup
+from pathways.demo.monitoring import build_monitoring
 from pathways.demo.population import build_population
 from pathways.demo.support import build_support_services
 from pathways.demo.timeline import build_timeline
 from pathways.models import Alert, Pathway, PathwayTemplate, Step, Transition
-from patients.models import Caregiver, CareTeamMember, ConsentRecord, Patient, TimelineEvent
+from patients.models import (
+    Caregiver,
+    CareTeamMember,
+    ConsentRecord,
+    Observation,
+    Patient,
+    TimelineEvent,
+)
 from professionals.models import Organization, PractitionerRole, Professional, SupportService
 from tsn.models import Commune, Territory, User
 
@@ -51,6 +59,7 @@ SUMMARY = (
     (Transition, gettext_lazy("changements de statut")),
     (Alert, gettext_lazy("alertes")),
     (TimelineEvent, gettext_lazy("événements")),
+    (Observation, gettext_lazy("mesures de télésurveillance")),
 )
 
 
@@ -92,6 +101,7 @@ def seed_demo(
         User.objects.filter(pk=users["patient"]).update(first_name=first_name, last_name=last_name)
         pathway_events = build_followup(ctx, directory, population, users)
         build_timeline(ctx, directory, population, pathway_events)
+        build_monitoring(ctx, directory, population, users)
         with ctx.phase(_("Index et clés étrangères")):
             bulk.restore_indexes(set_aside)
     with ctx.phase(_("Statistiques (ANALYZE)")):

@@ -222,3 +222,7 @@ def _create_support_services(ctx: Context, directory: Directory) -> None:
         Members(supportservice_id=directory.dac_service_id, professional_id=pk)
         for pk in coordinators
     )
+    # The demo coordinator is on duty: alerts nobody acknowledged in time reach them.
+    SupportService.objects.filter(pk=directory.dac_service_id).update(
+        on_duty_id=directory.demo["coordination"]
+    )

@@ -16,7 +16,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pathways.models import Pathway, PathwayTemplate, Step, StepTemplate, Transition
+from pathways.models import (
+    MonitoringRule,
+    Pathway,
+    PathwayTemplate,
+    Step,
+    StepTemplate,
+    Transition,
+)
 from patients.models import CareTeamMember, ConsentRecord, Patient, TimelineEvent
 from patients.services import add_timeline_event
 from professionals.models import Professional, SupportService
@@ -86,13 +93,47 @@ def default_assignees(patient: Patient, template: PathwayTemplate) -> dict[int, 
     return assignees
 
 
-def due_dates(steps: Iterable[StepTemplate], start: datetime.date) -> dict[int, datetime.date]:
-    """Step template id -> due date, counted from enrolment or from the previous step's."""
-    dates, previous = {}, start
+def due_dates(
+    steps: Iterable[StepTemplate],
+    start: datetime.date,
+    discharged_on: datetime.date | None = None,
+) -> dict[int, datetime.date | None]:
+    """Step template id -> due date, counted from enrolment, from the previous step's, or
+    from the hospital discharge; None for a step counted from a discharge not yet known
+    (the hospital feed dates it) and for a step counted from such an undated step."""
+    dates: dict[int, datetime.date | None] = {}
+    previous: datetime.date | None = start
     for step in steps:
-        base = previous if step.relative_to == StepTemplate.RelativeTo.PREVIOUS_STEP else start
-        dates[step.pk] = previous = base + datetime.timedelta(days=step.deadline_days)
+        if step.relative_to == StepTemplate.RelativeTo.DISCHARGE:
+            base = discharged_on
+        elif step.relative_to == StepTemplate.RelativeTo.PREVIOUS_STEP:
+            base = previous
+        else:
+            base = start
+        due = base + datetime.timedelta(days=step.deadline_days) if base else None
+        dates[step.pk] = previous = due
     return dates
+
+
+# A discharge this recent is the one a new pathway follows.
+RECENT_DISCHARGE = datetime.timedelta(days=30)
+
+
+def recent_discharge(patient: Patient, on: datetime.date) -> datetime.date | None:
+    """The day of the patient's latest hospital discharge in the month before `on` (from
+    the hospital feed or recorded by hand), unless it was entered in error."""
+    moment = (
+        TimelineEvent.objects.filter(
+            patient=patient,
+            kind=TimelineEvent.Kind.HOSPITAL_DISCHARGE,
+            occurred_at__date__gte=on - RECENT_DISCHARGE,
+            corrections__isnull=True,
+        )
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    return timezone.localdate(moment) if moment else None
 
 
 @transaction.atomic
@@ -129,7 +170,7 @@ def enrol_patient(
         support_service=support_service,
         enrolled_on=enrolled_on,
     )
-    due = due_dates(steps, enrolled_on)
+    due = due_dates(steps, enrolled_on, recent_discharge(patient, enrolled_on))
     Step.objects.bulk_create(
         Step(pathway=pathway, template_step=step, due_on=due[step.pk], assignee=chosen.get(step.pk))
         for step in steps
@@ -439,11 +480,18 @@ class StepDraft:
     required: bool = True
     blocking: bool = False
     validates_care_plan: bool = False
+    # Days past the due date before an overdue step raises an alert (None: none).
+    grace_days: int | None = 0
 
 
 @transaction.atomic
 def revise_template(
-    *, template: PathwayTemplate, name: str, description: str, steps: list[StepDraft]
+    *,
+    template: PathwayTemplate,
+    name: str,
+    description: str,
+    steps: list[StepDraft],
+    no_contact_days: int | None = None,
 ) -> PathwayTemplate:
     """Save an edited template as a new version, which becomes the current one; pathways
     already running keep the version they were enrolled with."""
@@ -463,6 +511,7 @@ def revise_template(
         name=name,
         description=description,
         is_current=True,
+        no_contact_days=no_contact_days,
     )
     StepTemplate.objects.bulk_create(
         StepTemplate(
@@ -475,7 +524,20 @@ def revise_template(
             required=draft.required,
             blocking=draft.blocking,
             validates_care_plan=draft.validates_care_plan,
+            grace_days=draft.grace_days or 0,
         )
         for order, draft in enumerate(steps, start=1)
+    )
+    # The remote-monitoring thresholds carry over to the new version unchanged.
+    MonitoringRule.objects.bulk_create(
+        MonitoringRule(
+            template=revised,
+            kind=rule.kind,
+            comparison=rule.comparison,
+            threshold=rule.threshold,
+            window_days=rule.window_days,
+            severity=rule.severity,
+        )
+        for rule in current.monitoring_rules.order_by("pk")
     )
     return revised

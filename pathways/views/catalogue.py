@@ -25,6 +25,14 @@ class TemplateForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
     )
+    no_contact_days = forms.IntegerField(
+        label=_("Alerte si aucun contact depuis (jours)"),
+        help_text=_("Laisser vide : pas d'alerte de ce type pour ce parcours."),
+        required=False,
+        min_value=1,
+        max_value=365,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
 
 
 class StepForm(forms.Form):
@@ -42,6 +50,13 @@ class StepForm(forms.Form):
         label=_("Délai (jours)"),
         min_value=0,
         max_value=3650,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
+    grace_days = forms.IntegerField(
+        label=_("Tolérance avant alerte (jours)"),
+        required=False,
+        min_value=0,
+        max_value=365,
         widget=forms.NumberInput(attrs={"class": "form-control"}),
     )
     relative_to = forms.ChoiceField(
@@ -143,7 +158,13 @@ def template_revise(request: HttpRequest, template_pk: int) -> HttpResponse:
                 return redirect("pathways:template_detail", template_pk=revised.pk)
         status = 400
     else:
-        form = TemplateForm(initial={"name": template.name, "description": template.description})
+        form = TemplateForm(
+            initial={
+                "name": template.name,
+                "description": template.description,
+                "no_contact_days": template.no_contact_days,
+            }
+        )
         steps = StepFormSet(
             prefix="etapes",
             initial=list(
@@ -151,6 +172,7 @@ def template_revise(request: HttpRequest, template_pk: int) -> HttpResponse:
                     "name",
                     "responsible_profession",
                     "deadline_days",
+                    "grace_days",
                     "relative_to",
                     "required",
                     "blocking",

@@ -6,14 +6,16 @@ import re
 import pytest
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from pathways.benchmark.database import database_name
 from pathways.benchmark.harness import Operation, Result, Timing, measure, render_table
-from pathways.benchmark.operations import gp_busiest_patient, timeline_cursor
+from pathways.benchmark.operations import gp_busiest_patient, scan_floor, timeline_cursor
 from pathways.demo import seed_demo
 from pathways.demo.accounts import delete_demo_accounts
 from pathways.demo.bulk import truncate_app_tables
-from pathways.models import Pathway
+from pathways.models import Pathway, Step, StepTemplate
+from pathways.services.scan import scan_overdue_steps
 from patients.models import Patient
 from patients.services import post_liaison_message
 from tsn.disclosure import mask_small_count
@@ -171,3 +173,23 @@ def test_worklist_and_caseload_floors_fetch_the_rows_the_pages_show(client):
     assert [p.pk for p in page.context["pathways"]] == [r[0] for r in floor][:50]
     assert [p.overdue_steps for p in page.context["pathways"]] == [r[9] for r in floor][:50]
     assert page.context["total"] == sum(floor[0][10].values())
+
+
+def test_the_scan_floor_reads_the_rows_the_scan_raises(world):
+    already_late = scan_floor()  # (other tests' demo territory may be in the database)
+    pathway = world.patient.pathways.get()
+    for order in range(1, 4):
+        Step.objects.create(
+            pathway=pathway,
+            template_step=StepTemplate.objects.create(
+                template=pathway.template,
+                order=order,
+                name=f"Étape {order}",
+                responsible_profession="nurse",
+                deadline_days=1,
+            ),
+            due_on=timezone.localdate() - datetime.timedelta(days=order),
+        )
+    assert scan_floor() == already_late + 3
+    assert scan_overdue_steps() == already_late + 3
+    assert scan_floor() == 0

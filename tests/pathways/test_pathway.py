@@ -94,6 +94,43 @@ def test_enrolment_proposes_the_pathway_with_its_steps_dates_and_assignees(
     assert "Insuffisance cardiaque" in event.title
 
 
+def _discharge_steps(pathway) -> dict[str, datetime.date | None]:
+    return {
+        step.template_step.name: step.due_on
+        for step in pathway.steps.select_related("template_step")
+        if step.template_step.relative_to == StepTemplate.RelativeTo.DISCHARGE
+    }
+
+
+def test_discharge_steps_wait_for_the_discharge_unless_it_is_recent(
+    client, world, coordinator, heart_failure
+):
+    _enrol(client, world, heart_failure)
+    undated = world.patient.pathways.get(template=heart_failure)
+    assert set(_discharge_steps(undated).values()) == {None}
+    assert _status(client, undated, "exited", reason="Inclusion en double").status_code == 302
+    old = TimelineEvent.objects.create(
+        patient=world.patient,
+        kind=TimelineEvent.Kind.HOSPITAL_DISCHARGE,
+        title="Sortie",
+        occurred_at=timezone.now() - datetime.timedelta(days=45),
+    )
+    recent = TimelineEvent.objects.create(
+        patient=world.patient,
+        kind=TimelineEvent.Kind.HOSPITAL_DISCHARGE,
+        title="Sortie",
+        occurred_at=timezone.now() - datetime.timedelta(days=3),
+    )
+    _enrol(client, world, heart_failure)
+    pathway = world.patient.pathways.get(template=heart_failure, status="proposed")
+    discharged = timezone.localdate(recent.occurred_at)
+    assert _discharge_steps(pathway) == {
+        "Visite infirmière à domicile": discharged + datetime.timedelta(days=2),
+        "Consultation du médecin traitant": discharged + datetime.timedelta(days=7),
+    }
+    assert old.occurred_at < recent.occurred_at
+
+
 def test_a_patient_is_not_enrolled_twice_in_the_same_pathway(
     client, world, coordinator, heart_failure
 ):
@@ -465,24 +502,26 @@ def test_a_coordinator_revises_a_template_through_its_page(
 
     steps = [
         {"name": "Visite infirmière sous 24 h", "responsible_profession": "nurse",
-         "deadline_days": "1", "relative_to": "enrolment", "required": "on"},
+         "deadline_days": "1", "grace_days": "2", "relative_to": "enrolment", "required": "on"},
         {"name": "Étape retirée", "responsible_profession": "nurse", "deadline_days": "3",
          "relative_to": "enrolment", "DELETE": "on"},
         {"name": "PPCS validé", "responsible_profession": "physician", "deadline_days": "20",
          "relative_to": "previous_step", "required": "on", "blocking": "on",
          "validates_care_plan": "on"},
     ]  # fmt: skip
-    response = client.post(url, {"name": "IC v2", "description": ""} | _step_rows(steps))
+    response = client.post(
+        url, {"name": "IC v2", "description": "", "no_contact_days": "21"} | _step_rows(steps)
+    )
 
     revised = PathwayTemplate.objects.get(code=HEART, is_current=True)
     assert response.status_code == 302
-    assert revised.version == 2
+    assert (revised.version, revised.no_contact_days) == (2, 21)
     assert [
-        (s.name, s.relative_to, s.blocking, s.validates_care_plan)
+        (s.name, s.relative_to, s.blocking, s.validates_care_plan, s.grace_days)
         for s in revised.steps.order_by("order")
     ] == [
-        ("Visite infirmière sous 24 h", "enrolment", False, False),
-        ("PPCS validé", "previous_step", True, True),
+        ("Visite infirmière sous 24 h", "enrolment", False, False, 2),
+        ("PPCS validé", "previous_step", True, True, 0),
     ]
     listing = client.get(reverse("pathways:templates")).content.decode()
     assert "IC v2" in listing

@@ -38,7 +38,7 @@ ROUTES = {
     "patients:objection_add": ("post", "write"),
     "patients:objection_withdraw": ("post", "write"),
     "patients:access_log": ("get", "access_log"),
-    "patients:break_glass": ("get", "break_glass"),
+    "pathways:break_glass": ("get", "break_glass"),
     "pathways:pathways": ("get", "read"),
     "pathways:pathway_enrol": ("post", "write"),
     "pathways:pathway_detail": ("get", "read"),
@@ -57,6 +57,7 @@ ROUTES = {
     "pathways:tele_expertise": ("get", "read"),
     "pathways:tele_expertise_ask": ("post", "write"),
     "pathways:tele_expertise_cancel": ("post", "write"),
+    "pathways:monitoring": ("get", "read"),
 }
 ACCESS_LOG_READERS = {"coordinator_following", "the_patient"}
 CLINICAL = {

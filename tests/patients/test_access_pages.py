@@ -15,7 +15,7 @@ REASON = "Patient inconscient aux urgences, besoin de ses traitements."
 
 def _post_break_glass(client, user, pk, reason=REASON):
     client.force_login(user)
-    return client.post(reverse("patients:break_glass", args=[pk]), {"reason": reason})
+    return client.post(reverse("pathways:break_glass", args=[pk]), {"reason": reason})
 
 
 def test_outsider_breaks_the_glass_and_gets_time_limited_access(client, world):

@@ -1,25 +1,16 @@
 """Background work: eager in tests by default, and delivered to a real worker process."""
 
 import datetime
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import kombu.pools
 import pytest
-from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from tests.worker import Broker, start_worker, stop_worker, wait_until
 from tsn.celery import app
-from tsn.environment import database_url
 from tsn.tasks import clear_expired_sessions_task
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _expired_and_live_sessions() -> tuple[str, str]:
@@ -45,65 +36,17 @@ def test_beat_schedule_is_in_code():
     assert entry["task"] == clear_expired_sessions_task.name
 
 
-def _use_broker_options(options: dict) -> None:
-    """Point this process's producer at another broker folder (not the demo's)."""
-    app.conf.broker_transport_options = options
-    # Celery caches broker connections and producers; drop them so the new options apply.
-    kombu.pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def real_worker(tmp_path):
-    """A `celery worker` process on the test database and its own broker folder (or Redis)."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "CELERY_BROKER_DIR": str(tmp_path),
-    }
-    if not settings.REDIS_URL:
-        previous = app.conf.broker_transport_options
-        _use_broker_options(
-            {**previous, "data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
-        )
+    """A `celery worker` process on the test database and its own broker."""
+    broker = Broker(tmp_path)
+    broker.start()
     app.conf.task_always_eager = False
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tsn",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_worker(broker)
     yield process
-    process.terminate()
-    output, _ = process.communicate(timeout=30)
-    if not settings.REDIS_URL:
-        _use_broker_options(previous)
+    output = stop_worker(process)
+    broker.close()
     assert "Traceback" not in output, output
-
-
-def wait_until(condition, timeout: float = 60.0) -> bool:
-    """Poll a condition the worker makes true; gives up after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

@@ -221,7 +221,17 @@ def test_account_pages_share_the_site_layout(client, make_user):
         ),
         (User.Role.PROFESSIONAL, ["Accueil", "Mes patients", "Télé-expertise", "Agenda"]),
         (User.Role.ARS_ANALYST, ["Indicateurs"]),
-        (User.Role.ADMINISTRATOR, ["Accueil", "Doublons", "Traçabilité", "Administration"]),
+        (
+            User.Role.ADMINISTRATOR,
+            [
+                "Accueil",
+                "Doublons",
+                "Traçabilité",
+                "Envois en échec",
+                "Flux hospitalier",
+                "Administration",
+            ],
+        ),
         (User.Role.PATIENT, ["Mon dossier"]),
     ],
 )

@@ -5,9 +5,9 @@ import argparse
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from pathways.demo import DEMO_ACCOUNTS, DemoAlreadySeeded, seed_demo
+from professionals.models import Organization
 
 MAX_SCALE = 2.5
 
@@ -22,7 +22,7 @@ def _scale(value: str) -> float:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = _(
         "Construit un territoire de démonstration (échelle 1 : 1,4 million d'habitants) "
         "et les comptes de démonstration."
     )
@@ -66,3 +66,19 @@ class Command(BaseCommand):
         )
         for account in DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.email:<34} {account.description}")
+        hospital = (
+            Organization.objects.filter(
+                kind=Organization.Kind.HOSPITAL,
+                practitioner_roles__professional__user__email="hopital@demo.tsn.test",
+            )
+            .exclude(finess=None)
+            .first()
+        )
+        if hospital is not None:
+            self.stdout.write(
+                _(
+                    "Flux hospitalier de démonstration (README, « Flux hospitalier ») : "
+                    "%(name)s, FINESS %(finess)s."
+                )
+                % {"name": hospital.name, "finess": hospital.finess}
+            )
