@@ -267,13 +267,7 @@ def _discharge_steps(patient: Patient) -> list[Step]:
     )
 
 
-def _date_discharge_steps(*, patient: Patient, discharged_on: datetime.date, actor: _Actor) -> None:
-    """The open discharge-relative steps of the patient's open pathways fall due
-    `deadline_days` after the discharge."""
-    steps = _discharge_steps(patient)
-    for step in steps:
-        step.due_on = discharged_on + datetime.timedelta(days=step.template_step.deadline_days)
-    Step.objects.bulk_update(steps, ["due_on"])
+def _audit_steps(steps: list[Step], *, patient: Patient, actor: _Actor) -> None:
     for step in steps:
         actor.audit(
             action=AuditEvent.Action.UPDATE,
@@ -281,6 +275,16 @@ def _date_discharge_steps(*, patient: Patient, discharged_on: datetime.date, act
             object_id=step.pk,
             patient_id=patient.pk,
         )
+
+
+def _date_discharge_steps(*, patient: Patient, discharged_on: datetime.date, actor: _Actor) -> None:
+    """The open discharge-relative steps of the patient's open pathways fall due
+    `deadline_days` after the discharge."""
+    steps = _discharge_steps(patient)
+    for step in steps:
+        step.due_on = discharged_on + datetime.timedelta(days=step.template_step.deadline_days)
+    Step.objects.bulk_update(steps, ["due_on"])
+    _audit_steps(steps, patient=patient, actor=actor)
 
 
 def _undate_discharge_steps(
@@ -295,13 +299,7 @@ def _undate_discharge_steps(
     for step in steps:
         step.due_on = None
     Step.objects.bulk_update(steps, ["due_on"])
-    for step in steps:
-        actor.audit(
-            action=AuditEvent.Action.UPDATE,
-            object_type="step",
-            object_id=step.pk,
-            patient_id=patient.pk,
-        )
+    _audit_steps(steps, patient=patient, actor=actor)
 
 
 def _timeline_kind(adt: AdtMessage) -> str | None:
