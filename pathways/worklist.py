@@ -24,6 +24,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from pathways.models import Alert, CarePlan, Pathway, Step
 from patients.access import visible_patients
@@ -46,8 +49,11 @@ class WorklistFilters:
     overdue_only: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkItem:
+    """What the worklist shows of one alert or step, computed once per page (the template
+    only prints: a page has 100 rows)."""
+
     kind: str
     pk: int
     severity: int
@@ -59,10 +65,51 @@ class WorkItem:
     pathway_id: int | None
     step_id: int | None
     overdue: bool
+    is_alert: bool
+    kind_label: str
+    severity_label: str
+    severity_class: str
+    status_label: str
+    due_label: str
+    patient_url: str
+    open_url: str
 
-    @property
-    def is_alert(self) -> bool:
-        return self.kind == "alert"
+
+class _Display:
+    """Labels translated and URLs reversed once per page, not once per row."""
+
+    SEVERITY_CLASSES = {
+        Alert.Severity.URGENT: "text-bg-danger",
+        Alert.Severity.WARNING: "text-bg-warning",
+        Alert.Severity.INFO: "text-bg-info",
+    }
+    # Stand-ins reversed once, then replaced by each row's ids.
+    _PATIENT, _PATHWAY, _STEP = 900000001, 900000002, 900000003
+
+    def __init__(self) -> None:
+        self.kinds = {"alert": gettext("Alerte"), "step": gettext("Étape")}
+        self.severities = {value: str(label) for value, label in Alert.Severity.choices}
+        self.statuses = {
+            ("alert", Alert.Status.OPEN): gettext("Ouverte"),
+            ("alert", Alert.Status.ACKNOWLEDGED): gettext("Prise en compte"),
+            ("step", Step.Status.PLANNED): gettext("Prévue"),
+            ("step", Step.Status.SCHEDULED): gettext("Programmée"),
+        }
+        self.patient_url = reverse("patients:detail", args=[self._PATIENT])
+        self.pathway_url = reverse(
+            "pathways:pathway_detail", kwargs={"pk": self._PATIENT, "pathway_pk": self._PATHWAY}
+        )
+        self.step_url = reverse(
+            "pathways:step",
+            kwargs={"pk": self._PATIENT, "pathway_pk": self._PATHWAY, "step_pk": self._STEP},
+        )
+
+    def url(self, template: str, patient_id: int, pathway_id: int = 0, step_id: int = 0) -> str:
+        return (
+            template.replace(str(self._PATIENT), str(patient_id))
+            .replace(str(self._PATHWAY), str(pathway_id))
+            .replace(str(self._STEP), str(step_id))
+        )
 
 
 def caseload(professional: Professional) -> QuerySet[Pathway]:
@@ -153,19 +200,26 @@ def worklist(
     rows = rows[:WORKLIST_SIZE]
     # The policy decides, for the patients of the rows shown (an objection, for one).
     allowed = visible_ids(user, {row[6] for row in rows})
-    items = [_item(row, today) for row in rows if row[6] in allowed]
+    display = _Display()
+    items = [_item(row, today, display) for row in rows if row[6] in allowed]
     return items, more
 
 
 def visible_ids(user: User, patient_ids: set[int]) -> set[int]:
     """Which of these patients the user may see: the policy, asked about them alone."""
-    patients = Patient.objects.filter(pk__in=patient_ids)
+    patients = Patient.objects.filter(pk__any=list(patient_ids))
     return set(visible_patients(patients, user, only=patient_ids).values_list("pk", flat=True))
 
 
-def _item(row: tuple, today: datetime.date) -> WorkItem:
+def _item(row: tuple, today: datetime.date, display: _Display) -> WorkItem:
     kind, pk, severity, due, status, title, patient_id = row[:7]
     used_last, birth_last, used_first, first_names, pathway_id, step_id = row[7:]
+    if step_id and pathway_id:
+        open_url = display.url(display.step_url, patient_id, pathway_id, step_id)
+    elif pathway_id:
+        open_url = display.url(display.pathway_url, patient_id, pathway_id)
+    else:
+        open_url = display.url(display.patient_url, patient_id)
     return WorkItem(
         kind=kind,
         pk=pk,
@@ -178,10 +232,70 @@ def _item(row: tuple, today: datetime.date) -> WorkItem:
         pathway_id=pathway_id,
         step_id=step_id,
         overdue=due < today,
+        is_alert=kind == "alert",
+        kind_label=display.kinds[kind],
+        severity_label=display.severities.get(severity, ""),
+        severity_class=display.SEVERITY_CLASSES.get(severity, "text-bg-info"),
+        status_label=display.statuses.get((kind, status), status),
+        due_label=date_format(due, "SHORT_DATE_FORMAT"),
+        patient_url=display.url(display.patient_url, patient_id),
+        open_url=open_url,
     )
 
 
 # --- The caseload list and its data quality -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseloadRow:
+    """What the caseload list shows of one pathway, computed once per page."""
+
+    pk: int
+    patient_name: str
+    patient_url: str
+    pathway_name: str
+    pathway_url: str
+    status_label: str
+    enrolled_label: str
+    referent: str
+    commune: str
+    overdue_steps: int
+
+
+# The columns a caseload row is built from, in CaseloadRow's order of use (plain rows, not
+# model instances: the page reads 50 pathways with their patient, template and referent).
+CASELOAD_COLUMNS = (
+    "pk", "patient_id", "status", "enrolled_on", "template__name",
+    *(f"patient__{name}" for name in _NAMES), "patient__commune__name",
+    "referent__first_name", "referent__last_name", "overdue_steps",
+)  # fmt: skip
+
+
+def caseload_rows(rows: list[tuple]) -> list[CaseloadRow]:
+    """Display rows from `CASELOAD_COLUMNS` tuples (see `with_overdue_counts`)."""
+    display = _Display()
+    statuses = {value: str(label) for value, label in Pathway.Status.choices}
+    page = []
+    for (
+        pk, patient_id, status, enrolled_on, template_name,
+        used_last, birth_last, used_first, first_names, commune,
+        referent_first, referent_last, overdue_steps,
+    ) in rows:  # fmt: skip
+        page.append(
+            CaseloadRow(
+                pk=pk,
+                patient_name=f"{used_last or birth_last} {used_first or first_names.split(' ')[0]}",
+                patient_url=display.url(display.patient_url, patient_id),
+                pathway_name=template_name,
+                pathway_url=display.url(display.pathway_url, patient_id, pk),
+                status_label=statuses.get(status, status),
+                enrolled_label=date_format(enrolled_on, "SHORT_DATE_FORMAT"),
+                referent=f"{referent_first} {referent_last}" if referent_last else "—",
+                commune=commune or "—",
+                overdue_steps=overdue_steps,
+            )
+        )
+    return page
 
 
 @dataclass(frozen=True)

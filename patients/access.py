@@ -52,7 +52,7 @@ def _ids(model: type[models.Model], only: Only, *conditions: Q, **lookups: objec
     if isinstance(only, int):
         lookups["patient_id"] = only
     elif only is not None:
-        lookups["patient_id__in"] = list(only)
+        lookups["patient_id__any"] = list(only)  # one array parameter (tsn/lookups.py)
     return model.objects.filter(*conditions, **lookups).values("patient_id")
 
 

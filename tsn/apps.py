@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class TsnConfig(AppConfig):
     name = "tsn"
     verbose_name = _("Plateforme et territoire")
+
+    def ready(self) -> None:
+        from tsn import lookups
+
+        lookups.register()

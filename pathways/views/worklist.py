@@ -15,10 +15,12 @@ from django.views.decorators.http import require_POST
 from pathways.models import Alert, Pathway, PathwayTemplate, SavedFilter
 from pathways.services.alert import acknowledge_alerts, resolve_alerts
 from pathways.worklist import (
+    CASELOAD_COLUMNS,
     QUALITY_FILTERS,
     CaseloadFilters,
     WorklistFilters,
     caseload_pathways,
+    caseload_rows,
     data_quality,
     visible_ids,
     with_overdue_counts,
@@ -27,6 +29,7 @@ from pathways.worklist import (
 from professionals.models import Professional
 from tsn.audit import record_access
 from tsn.models import AuditEvent
+from tsn.widgets import PlainSelect
 
 CASELOAD_PAGE = 50
 
@@ -41,7 +44,7 @@ class WorklistFilterForm(forms.Form):
         label=_("Nature"),
         required=False,
         choices=[("", _("Alertes et étapes")), ("alert", _("Alertes")), ("step", _("Étapes"))],
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     severity = forms.TypedChoiceField(
         label=_("Gravité"),
@@ -49,12 +52,12 @@ class WorklistFilterForm(forms.Form):
         coerce=int,
         empty_value=None,
         choices=[("", _("Toutes")), *Alert.Severity.choices],
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     template = forms.ChoiceField(
         label=pgettext_lazy("one pathway", "Parcours"),
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     overdue = forms.BooleanField(
         label=_("En retard seulement"),
@@ -82,18 +85,18 @@ class CaseloadFilterForm(forms.Form):
     template = forms.ChoiceField(
         label=pgettext_lazy("one pathway", "Parcours"),
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     status = forms.ChoiceField(
         label=_("Statut"),
         required=False,
         choices=[("", _("En cours (proposés, actifs, suspendus)")), *Pathway.Status.choices],
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     referent = forms.ChoiceField(
         label=_("Référent·e"),
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     # Typed, not picked in a list of the territory's hundreds of communes.
     commune = forms.CharField(
@@ -117,7 +120,7 @@ class CaseloadFilterForm(forms.Form):
             ("review", _("Révision du PPCS dépassée")),
             ("referent", _("Sans référent·e")),
         ],
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
 
     def __init__(self, *args, colleagues=(), **kwargs) -> None:
@@ -127,7 +130,7 @@ class CaseloadFilterForm(forms.Form):
             ("me", _("Moi")),
             ("all", _("Tous")),
             ("none", _("Sans référent·e")),
-            *((str(p.pk), str(p)) for p in colleagues),
+            *((str(pk), f"{first} {last}") for pk, first, last in colleagues),
         ]
 
     def filters(self) -> CaseloadFilters:
@@ -255,6 +258,7 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
         )
         .distinct()
         .order_by("last_name", "first_name")
+        .values_list("pk", "first_name", "last_name")
     )
     form = CaseloadFilterForm(request.GET, colleagues=colleagues)
     filters = form.filters()
@@ -266,26 +270,24 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
     if before.isdigit():
         page = page.filter(pk__lt=int(before))
     rows = list(
-        with_overdue_counts(page, today).select_related(
-            "patient__commune", "patient__gp", "template", "referent"
-        )[: CASELOAD_PAGE + 1]
+        with_overdue_counts(page, today).values_list(*CASELOAD_COLUMNS)[: CASELOAD_PAGE + 1]
     )
     next_query = ""
     if len(rows) > CASELOAD_PAGE:
         rows = rows[:CASELOAD_PAGE]
         params = request.GET.copy()
-        params["before"] = str(rows[-1].pk)
+        params["before"] = str(rows[-1][0])
         next_query = params.urlencode()
     # A service follows its pathways' patients, unless one objected to this professional.
-    allowed = visible_ids(request.user, {pathway.patient_id for pathway in rows})
-    rows = [pathway for pathway in rows if pathway.patient_id in allowed]
+    allowed = visible_ids(request.user, {row[1] for row in rows})
+    rows = [row for row in rows if row[1] in allowed]
     _trace_list(request, len(rows))
     return render(
         request,
         "pathways/caseload.html",
         {
             "form": form,
-            "pathways": rows,
+            "pathways": caseload_rows(rows),
             "counts": [(label, counts.get(status, 0)) for status, label in Pathway.Status.choices],
             "total": sum(counts.values()),
             "next_query": next_query,
