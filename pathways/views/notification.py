@@ -3,6 +3,7 @@ administrators, the e-mails that could not be sent."""
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,8 +32,13 @@ def _clinical(request: HttpRequest) -> None:
         raise Http404
 
 
+@login_not_required
 def notification_badge(request: HttpRequest) -> HttpResponse:
-    """The unread count in the navigation bar, polled by htmx (no patient data in it)."""
+    """The unread count in the navigation bar, polled by htmx (no patient data in it).
+    Once the session has ended, "nothing new" (204, which htmx does not swap) rather than
+    the sign-in redirect, whose page would land inside the badge."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
     _clinical(request)
     return render(
         request, "pathways/notification_badge.html", {"unread": unread_count(request.user)}

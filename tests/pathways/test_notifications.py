@@ -209,6 +209,12 @@ def test_the_badge_counts_unread_notifications(client, gp, alert_for):
     assert "notification-count" not in client.get(reverse("pathways:notification_badge")).text
 
 
+def test_the_badge_says_nothing_once_signed_out(client):
+    # Not the sign-in redirect: its page would be swapped into the navigation bar.
+    response = client.get(reverse("pathways:notification_badge"))
+    assert (response.status_code, response.content) == (204, b"")
+
+
 def test_the_badge_is_in_the_navigation_of_clinical_accounts(client, gp, world):
     client.force_login(gp)
     assert reverse("pathways:notification_badge") in client.get(reverse("home")).text

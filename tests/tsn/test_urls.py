@@ -29,6 +29,8 @@ PUBLIC_ROUTES = {
     # The hospital feed (HL7 v2 ADT): the establishment's machine signs with its token
     # (401 without one; nothing is read or kept).
     "inbound_hl7v2",
+    # The notification count polled by every page: 204 (nothing to show) once signed out.
+    "notification_badge",
 }
 
 
