@@ -56,19 +56,15 @@ def _percentile(samples: list[float], percent: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[percent - 1]
 
 
-def time_calls(call: Callable[[], object], repeat: int, warmup: int) -> Timing:
-    """Warm up, count the SQL queries of one call, then time `repeat` calls."""
-    for _ in range(warmup):
-        call()
+def _count_queries(call: Callable[[], object]) -> int:
     with CaptureQueriesContext(connection) as captured:
         call()
-    queries = len(captured)
+    count = len(captured)  # (read before the log is emptied)
     reset_queries()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
+    return count
+
+
+def _timing(samples: list[float], queries: int) -> Timing:
     return Timing(
         p50_ms=round(_percentile(samples, 50), 2),
         p95_ms=round(_percentile(samples, 95), 2),
@@ -77,12 +73,25 @@ def time_calls(call: Callable[[], object], repeat: int, warmup: int) -> Timing:
 
 
 def measure(operation: Operation, *, repeat: int, warmup: int) -> Result:
-    """Operation and floor, interleaved in one process so both see the same machine state."""
+    """Operation and floor in one process, warmed up, their SQL queries counted on one
+    call, then timed `repeat` times each, one call of each in turn: both see the same
+    machine state (a noisy moment weighs on both, not on one)."""
+    calls = (operation.run, operation.floor)
+    for _ in range(warmup):
+        for call in calls:
+            call()
+    queries = [_count_queries(call) for call in calls]
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for call, timed in zip(calls, samples, strict=True):
+            start = time.perf_counter()
+            call()
+            timed.append((time.perf_counter() - start) * 1000)
     return Result(
         name=operation.name,
         size=operation.size,
-        operation=time_calls(operation.run, repeat, warmup),
-        floor=time_calls(operation.floor, repeat, warmup),
+        operation=_timing(samples[0], queries[0]),
+        floor=_timing(samples[1], queries[1]),
         target_ratio=operation.target_ratio,
     )
 
