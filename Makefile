@@ -15,7 +15,7 @@ demo: install
 	$(MANAGE) seed_demo --scale $(DEMO_SCALE)
 	@echo ""
 	@echo "TSN runs on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server, the worker and beat)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A tsn worker --beat --loglevel=INFO --concurrency=2 & \
 	$(MANAGE) runserver $(HOST):$(PORT) --noreload
 
