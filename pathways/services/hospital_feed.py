@@ -40,6 +40,7 @@ from pathways.hl7 import (
 )
 from pathways.models import Alert, InboundMessage, Pathway, Step, StepTemplate
 from pathways.services.alert import AlertDraft, raise_alerts
+from pathways.services.pathway import due_dates
 from patients.access import visible_patients
 from patients.models import CareTeamMember, Patient, TimelineEvent
 from professionals.models import Organization
@@ -255,16 +256,32 @@ def _raise_alerts(*, message: InboundMessage, event: TimelineEvent) -> None:
     )
 
 
-def _discharge_steps(patient: Patient) -> list[Step]:
-    return list(
-        Step.objects.filter(
-            pathway__patient=patient,
-            status__in=Step.OPEN_STATUSES,
-            template_step__relative_to=StepTemplate.RelativeTo.DISCHARGE,
+def _discharge_chain(
+    patient: Patient, discharged_on: datetime.date
+) -> list[tuple[Step, datetime.date | None]]:
+    """The open steps of the patient's open pathways whose due date hangs on a discharge
+    (counted from it, or from a step counted from it), each with its due date counted from
+    `discharged_on` (the pathways' one rule: `pathways.services.pathway.due_dates`)."""
+    pathways = (
+        Pathway.objects.filter(
+            patient=patient, steps__template_step__relative_to=StepTemplate.RelativeTo.DISCHARGE
         )
-        .exclude(pathway__status__in=Pathway.CLOSED_STATUSES)
-        .select_related("template_step", "pathway")
+        .exclude(status__in=Pathway.CLOSED_STATUSES)
+        .distinct()
+        .prefetch_related("steps__template_step")
     )
+    chain = []
+    for pathway in pathways:
+        steps = sorted(pathway.steps.all(), key=lambda step: step.template_step.order)
+        templates = [step.template_step for step in steps]
+        with_discharge = due_dates(templates, pathway.enrolled_on, discharged_on)
+        without = due_dates(templates, pathway.enrolled_on, None)
+        chain += [
+            (step, with_discharge[step.template_step_id])
+            for step in steps
+            if step.is_open and without[step.template_step_id] is None
+        ]
+    return chain
 
 
 def _audit_steps(steps: list[Step], *, patient: Patient, actor: _Actor) -> None:
@@ -278,11 +295,12 @@ def _audit_steps(steps: list[Step], *, patient: Patient, actor: _Actor) -> None:
 
 
 def _date_discharge_steps(*, patient: Patient, discharged_on: datetime.date, actor: _Actor) -> None:
-    """The open discharge-relative steps of the patient's open pathways fall due
-    `deadline_days` after the discharge."""
-    steps = _discharge_steps(patient)
-    for step in steps:
-        step.due_on = discharged_on + datetime.timedelta(days=step.template_step.deadline_days)
+    """The open steps counted from the discharge (directly, or through a step counted
+    from it) get their due dates."""
+    steps = []
+    for step, due_on in _discharge_chain(patient, discharged_on):
+        step.due_on = due_on
+        steps.append(step)
     Step.objects.bulk_update(steps, ["due_on"])
     _audit_steps(steps, patient=patient, actor=actor)
 
@@ -291,13 +309,11 @@ def _undate_discharge_steps(
     *, patient: Patient, discharged_on: datetime.date, actor: _Actor
 ) -> None:
     """A cancelled discharge no longer dates the steps it dated."""
-    steps = [
-        step
-        for step in _discharge_steps(patient)
-        if step.due_on == discharged_on + datetime.timedelta(days=step.template_step.deadline_days)
-    ]
-    for step in steps:
-        step.due_on = None
+    steps = []
+    for step, due_on in _discharge_chain(patient, discharged_on):
+        if step.due_on == due_on:
+            step.due_on = None
+            steps.append(step)
     Step.objects.bulk_update(steps, ["due_on"])
     _audit_steps(steps, patient=patient, actor=actor)
 

@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from pathways.catalogue import install_pathway_templates
 from pathways.hl7 import read_adt
-from pathways.models import Alert, InboundMessage, Notification, PathwayTemplate, Step
+from pathways.models import (
+    Alert,
+    InboundMessage,
+    Notification,
+    PathwayTemplate,
+    Step,
+    StepTemplate,
+)
 from pathways.services import hospital_feed
 from patients.models import Patient, TimelineEvent
 from professionals.models import Organization, OrganizationToken
@@ -224,6 +231,47 @@ def test_a_discharge_dates_the_heart_failure_discharge_steps(client, world, dupo
     undone = dict(steps.values_list("template_step__name", "due_on"))
     assert undone["Visite infirmière à domicile"] is None
     assert undone["Consultation du médecin traitant"] is None
+
+
+def test_a_discharge_also_dates_the_steps_counted_from_a_discharge_step(world, dupont, key):
+    pathway = dupont.pathways.get()
+    relative = StepTemplate.RelativeTo
+    enrolled = pathway.enrolled_on
+    dated_by = {}
+    for order, (name, days, relative_to, due_on) in enumerate(
+        [
+            ("Bilan d'entrée", 3, relative.ENROLMENT, enrolled + datetime.timedelta(days=3)),
+            ("Suivi du bilan", 4, relative.PREVIOUS_STEP, enrolled + datetime.timedelta(days=7)),
+            ("Visite de retour", 2, relative.DISCHARGE, None),
+            ("Contrôle après la visite", 5, relative.PREVIOUS_STEP, None),  # after the visit
+        ],
+        start=1,
+    ):
+        step_template = StepTemplate.objects.create(
+            template=pathway.template,
+            order=order,
+            name=name,
+            responsible_profession="nurse",
+            deadline_days=days,
+            relative_to=relative_to,
+        )
+        dated_by[name] = Step.objects.create(
+            pathway=pathway, template_step=step_template, due_on=due_on
+        )
+
+    send(corpus("a03_discharge.hl7"), key)
+
+    due = {name: Step.objects.get(pk=step.pk).due_on for name, step in dated_by.items()}
+    assert due == {
+        "Bilan d'entrée": enrolled + datetime.timedelta(days=3),
+        "Suivi du bilan": enrolled + datetime.timedelta(days=7),
+        "Visite de retour": datetime.date(2026, 3, 12),
+        "Contrôle après la visite": datetime.date(2026, 3, 17),
+    }
+    send(corpus("a13_cancel_discharge.hl7"), key)
+    due = {name: Step.objects.get(pk=step.pk).due_on for name, step in dated_by.items()}
+    assert (due["Visite de retour"], due["Contrôle après la visite"]) == (None, None)
+    assert due["Suivi du bilan"] == enrolled + datetime.timedelta(days=7)
 
 
 # --- Cancellations ---
