@@ -78,6 +78,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "pghistory.middleware.HistoryMiddleware",
 ]
+# The change history records which request made a change: requests that change data.
+# (pghistory's default also wraps GET requests, prefixing every statement but SELECTs,
+# the audit trace of each page read among them, with two set_config calls.)
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 ROOT_URLCONF = "tsn.urls"
 WSGI_APPLICATION = "tsn.wsgi.application"

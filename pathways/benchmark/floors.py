@@ -5,12 +5,11 @@ the ratio page/floor measures what the ORM, the access rules, the audit and the 
 add on top of the unavoidable work.
 """
 
-import datetime
-
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+
+from pathways.worklist import WorklistFilters, worklist_params, worklist_sql
 
 _OPEN = "('planned', 'scheduled')"
 # Unread liaison-notebook mentions of user %(u)s, per patient (the home pages list them).
@@ -159,52 +158,13 @@ def timeline_deep_page(request: HttpRequest, pk: int) -> JsonResponse:
     return _timeline_rows(request, pk, request.GET["before"])
 
 
-# The coordinator's worklist: open alerts assigned to them or about their caseload, and the
-# open steps of their active pathways due within 7 days, most severe first, 100 at most.
-_WORKLIST = """
-    WITH mine AS (SELECT id, patient_id, status FROM pathways_pathway
-                  WHERE referent_id = %(p)s AND status IN ('proposed', 'active', 'suspended'))
-    SELECT * FROM (
-      SELECT 'alert' AS kind, a.id, a.severity,
-             (coalesce(a.due_at, a.created_at) AT TIME ZONE %(tz)s)::date AS due,
-             a.status, a.message, a.patient_id, pt.used_last_name, pt.birth_last_name,
-             pt.used_first_name, pt.first_names, a.pathway_id, a.step_id
-        FROM pathways_alert a JOIN patients_patient pt ON pt.id = a.patient_id
-       WHERE a.status <> 'resolved' AND a.assignee_id = %(u)s
-      UNION
-      SELECT 'alert' AS kind, a.id, a.severity,
-             (coalesce(a.due_at, a.created_at) AT TIME ZONE %(tz)s)::date AS due,
-             a.status, a.message, a.patient_id, pt.used_last_name, pt.birth_last_name,
-             pt.used_first_name, pt.first_names, a.pathway_id, a.step_id
-        FROM pathways_alert a JOIN patients_patient pt ON pt.id = a.patient_id
-       WHERE a.status <> 'resolved' AND a.patient_id IN (SELECT patient_id FROM mine)
-      UNION
-      SELECT 'step', s.id,
-             CASE WHEN s.due_on < %(late)s THEN 3 WHEN s.due_on < %(d)s THEN 2 ELSE 1 END,
-             s.due_on, s.status, t.name, pw.patient_id, pt.used_last_name, pt.birth_last_name,
-             pt.used_first_name, pt.first_names, s.pathway_id, s.id
-        FROM pathways_step s
-        JOIN mine pw ON pw.id = s.pathway_id AND pw.status = 'active'
-        JOIN pathways_steptemplate t ON t.id = s.template_step_id
-        JOIN patients_patient pt ON pt.id = pw.patient_id
-       WHERE s.status IN ('planned', 'scheduled') AND s.due_on <= %(soon)s
-    ) items
-    ORDER BY severity DESC, due, kind, id
-    LIMIT 100
-"""
-
-
+# The coordinator's worklist: the page's own statement (pathways/worklist.py, raw SQL), run
+# bare: what the page adds is the access check, the audit, the rows' display and the
+# template.
 def worklist(request: HttpRequest) -> JsonResponse:
-    today = timezone.localdate()
-    params = {
-        "p": _professional_id(request),
-        "u": request.user.pk,
-        "d": today,
-        "late": today - datetime.timedelta(days=30),
-        "soon": today + datetime.timedelta(days=7),
-        "tz": settings.TIME_ZONE,
-    }
-    return JsonResponse({"rows": _rows(_WORKLIST, params)}, safe=False)
+    filters = WorklistFilters()
+    params = worklist_params(request.user, request.user.professional, filters, timezone.localdate())
+    return JsonResponse({"rows": _rows(worklist_sql(filters), params)}, safe=False)
 
 
 # The first page of the caseload list: the coordinator's open pathways, newest first, with

@@ -11,11 +11,20 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from pathways.models import Alert, CarePlan, Pathway, SavedFilter, Step, StepTemplate
+from pathways.models import (
+    Alert,
+    CarePlan,
+    Pathway,
+    PathwayTemplate,
+    SavedFilter,
+    Step,
+    StepTemplate,
+)
 from patients.models import ConsentRecord
 from tsn.models import AuditEvent
 
 TODAY = timezone.localdate()
+DAY = datetime.timedelta(days=1)
 ITEM = re.compile(r'data-testid="work-item" data-kind="(\w+)"')
 
 
@@ -159,6 +168,36 @@ def test_filters_narrow_the_list_and_a_bad_value_is_ignored(
     assert "En retard" in overdue and "Bientôt" not in overdue
     assert len(ITEM.findall(_page(client, severity="3"))) == 1
     assert len(ITEM.findall(_page(client, severity="nope", kind="everything"))) == 3
+
+
+def test_the_pathway_and_overdue_filters_apply_to_alerts_and_steps_alike(
+    client, world, coordinator, pathway, add_step, add_alert
+):
+    diabetes = Pathway.objects.create(
+        patient=world.patient,
+        template=PathwayTemplate.objects.create(code="diabete", name="Diabète de type 2"),
+        status=Pathway.Status.ACTIVE,
+        support_service=pathway.support_service,
+        referent=coordinator.professional,
+    )
+    add_step(days(-3), name="Visite IC en retard")
+    add_step(days(-3), name="Bilan diabète en retard", on=diabetes)
+    add_step(days(2), name="Bilan diabète bientôt", on=diabetes)
+    add_alert(pathway=pathway, message="Alerte IC")
+    add_alert(pathway=diabetes, message="Alerte diabète d'hier", due_at=timezone.now() - DAY)
+    add_alert(pathway=diabetes, message="Alerte diabète à venir", due_at=timezone.now() + DAY)
+
+    assert set(_titles(_page(client, template="diabete"))) == {
+        "Bilan diabète en retard",
+        "Bilan diabète bientôt",
+        "Alerte diabète d'hier",
+        "Alerte diabète à venir",
+    }
+    assert set(_titles(_page(client, template="diabete", overdue="on"))) == {
+        "Bilan diabète en retard",
+        "Alerte diabète d'hier",
+    }
+    assert _titles(_page(client, template="ic", kind="alert")) == ["Alerte IC"]
 
 
 def test_a_patient_who_objected_to_the_coordinator_leaves_their_worklist(
