@@ -19,6 +19,7 @@ from pathways.views import (
     inbound,
     monitoring,
     notification,
+    orientation,
     pathway,
     referral,
     tele_expertise,
@@ -72,6 +73,14 @@ urlpatterns = [
     ),
     path("patients/<id:pk>/ppcs/imprimer/", care_plan.care_plan_print, name="care_plan_print"),
     path("patients/<id:pk>/ppcs/pdf/", care_plan.care_plan_pdf, name="care_plan_pdf"),
+    # The orientation tool: services near a commune, near a patient's home
+    # (pathways/views/orientation.py).
+    path("orientation/", orientation.orientation, name="orientation"),
+    path(
+        "patients/<id:pk>/orientation/",
+        orientation.patient_orientation,
+        name="patient_orientation",
+    ),
     # Referrals and tele-expertise (pathways/views/referral.py, tele_expertise.py).
     path("patients/<id:pk>/demandes/", referral.referrals, name="referrals"),
     path("patients/<id:pk>/demandes/envoyer/", referral.referral_send, name="referral_send"),

@@ -6,6 +6,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from professionals.models import (
+    ImportRejection,
+    ImportRun,
     Organization,
     OrganizationToken,
     PractitionerRole,
@@ -16,8 +18,8 @@ from professionals.models import (
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "finess", "commune", "phone")
-    list_filter = ("kind",)
+    list_display = ("name", "kind", "finess", "commune", "phone", "closed_on")
+    list_filter = ("kind", "from_finess", ("closed_on", admin.EmptyFieldListFilter))
     search_fields = ("name", "=finess", "=siret")
     list_select_related = ("commune",)
     autocomplete_fields = ("commune",)
@@ -72,3 +74,64 @@ class OrganizationTokenAdmin(admin.ModelAdmin):
             ngettext("%(count)d jeton révoqué.", "%(count)d jetons révoqués.", count)
             % {"count": count},
         )
+
+
+class ImportRejectionInline(admin.TabularInline):
+    model = ImportRejection
+    extra = 0
+    fields = ("line", "reason", "content")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """What each import of the national files did, and the lines it rejected: written by
+    the import commands (`import_communes`, `import_finess`, `import_rpps`), only read here."""
+
+    list_display = (
+        "started_at",
+        "kind",
+        "file_name",
+        "status",
+        "rows",
+        "created",
+        "updated",
+        "ended",
+        "rejected",
+    )
+    list_filter = ("kind", "status")
+    search_fields = ("file_name",)
+    fields = (
+        "kind",
+        "file_name",
+        "status",
+        "started_at",
+        "finished_at",
+        "rows",
+        "created",
+        "updated",
+        "ended",
+        "rejected",
+        "message",
+    )
+    readonly_fields = fields
+    inlines = (ImportRejectionInline,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False

@@ -5,8 +5,10 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,25 @@ from tsn.identifiers import (
     validate_siret,
 )
 from tsn.models import Commune, TimestampedModel
+from tsn.search import SearchText
+
+
+def _searched_form(*fields: str) -> SearchText:
+    """The searched form of the fields, words in this order (see tsn/search.py)."""
+    parts = [item for field in fields for item in (Value(" "), F(field))][1:]
+    return SearchText(Concat(*parts) if len(parts) > 1 else parts[0])
+
+
+def _trigram_index(expression: SearchText, name: str) -> GinIndex:
+    """The trigram index that serves name searches on `expression` (the queries annotate
+    the very same expression, so that PostgreSQL recognises it)."""
+    return GinIndex(OpClass(expression, name="gin_trgm_ops"), name=name)
+
+
+# What a name search compares the query with, per kind of directory entry.
+ORGANIZATION_SEARCH_NAME = _searched_form("name")
+PROFESSIONAL_SEARCH_NAME = _searched_form("last_name", "first_name")
+SERVICE_SEARCH_NAME = _searched_form("name")
 
 
 class Organization(TimestampedModel):
@@ -65,12 +86,27 @@ class Organization(TimestampedModel):
     )
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     mssante_address = models.EmailField(_("adresse MSSanté"), blank=True)
+    # From the FINESS file: its category (code and label) and its position (WGS84).
+    category_code = models.CharField(
+        _("code catégorie FINESS"), max_length=4, blank=True, db_default=""
+    )
+    category = models.CharField(_("catégorie FINESS"), max_length=200, blank=True, db_default="")
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    # Set by the FINESS import: only the establishments it brought (or matched) are closed
+    # when they leave the file, never those entered by hand.
+    from_finess = models.BooleanField(_("issu du fichier FINESS"), default=False, db_default=False)
+    # Set when the establishment left the FINESS file (it is kept: pathways refer to it).
+    closed_on = models.DateField(_("fermé le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         ordering = ["name"]
-        indexes = [models.Index(fields=["kind"], name="organization_kind")]
+        indexes = [
+            models.Index(fields=["kind"], name="organization_kind"),
+            _trigram_index(ORGANIZATION_SEARCH_NAME, "organization_search_trgm"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -87,9 +123,14 @@ class Professional(TimestampedModel):
         DIETITIAN = "dietitian", _("Diététicien·ne")
         PSYCHOLOGIST = "psychologist", _("Psychologue")
         OCCUPATIONAL_THERAPIST = "occupational_therapist", _("Ergothérapeute")
+        SPEECH_THERAPIST = "speech_therapist", _("Orthophoniste")
+        ORTHOPTIST = "orthoptist", _("Orthoptiste")
+        PODIATRIST = "podiatrist", _("Pédicure-podologue")
+        PSYCHOMOTOR_THERAPIST = "psychomotor_therapist", _("Psychomotricien·ne")
         SOCIAL_WORKER = "social_worker", _("Assistant·e de service social")
         COORDINATOR = "coordinator", _("Coordinateur·rice de parcours")
         HOME_HELP = "home_help", _("Aide à domicile")
+        OTHER = "other", _("Autre profession de santé")
 
     rpps = models.CharField(
         _("numéro RPPS"),
@@ -106,6 +147,14 @@ class Professional(TimestampedModel):
     first_name = models.CharField(_("prénom"), max_length=100)
     profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices)
     specialty = models.CharField(_("spécialité"), max_length=100, blank=True)
+    # The national codes, when the professional comes from the RPPS file: "Code profession"
+    # (e.g. 60, nurse) and "Code savoir-faire" (e.g. SM54, general medicine).
+    profession_code = models.CharField(
+        _("code profession"), max_length=3, blank=True, db_default=""
+    )
+    specialty_code = models.CharField(
+        _("code savoir-faire"), max_length=10, blank=True, db_default=""
+    )
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     mssante_address = models.EmailField(_("adresse MSSanté"), blank=True)
     accepts_new_patients = models.BooleanField(_("accepte de nouveaux patients"), default=True)
@@ -122,7 +171,10 @@ class Professional(TimestampedModel):
         verbose_name = _("professionnel")
         verbose_name_plural = _("professionnels")
         ordering = ["last_name", "first_name"]
-        indexes = [models.Index(fields=["profession", "last_name"], name="professional_prof_name")]
+        indexes = [
+            models.Index(fields=["profession", "last_name"], name="professional_prof_name"),
+            _trigram_index(PROFESSIONAL_SEARCH_NAME, "professional_search_trgm"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
@@ -134,7 +186,14 @@ class Professional(TimestampedModel):
 
 
 class PractitionerRole(models.Model):
-    """A professional working in an organisation, in a function, over a period."""
+    """A professional's activity at a place over a period: in an organisation of the
+    directory, or at the practice the RPPS file gives the address of (a nurse's own
+    practice has no FINESS number)."""
+
+    class PracticeMode(models.TextChoices):
+        LIBERAL = "L", _("Libéral")
+        SALARIED = "S", _("Salarié")
+        VOLUNTEER = "B", _("Bénévole")
 
     professional = models.ForeignKey(
         Professional,
@@ -145,10 +204,32 @@ class PractitionerRole(models.Model):
     organization = models.ForeignKey(
         Organization,
         verbose_name=_("organisation"),
+        null=True,
+        blank=True,
         on_delete=models.CASCADE,
         related_name="practitioner_roles",
     )
     function = models.CharField(_("fonction"), max_length=100, blank=True)
+    practice_mode = models.CharField(
+        _("mode d'exercice"), max_length=1, choices=PracticeMode.choices, blank=True, db_default=""
+    )
+    # Where the activity takes place, as the RPPS file gives it.
+    site_name = models.CharField(_("lieu d'exercice"), max_length=200, blank=True, db_default="")
+    address = models.CharField(_("adresse"), max_length=250, blank=True, db_default="")
+    postcode = models.CharField(_("code postal"), max_length=5, blank=True, db_default="")
+    commune = models.ForeignKey(
+        Commune,
+        verbose_name=_("commune"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="practitioner_roles",
+    )
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True, db_default="")
+    email = models.EmailField(_("adresse électronique"), blank=True, db_default="")
+    # Identifies the activity across RPPS imports (the file has no activity id): an
+    # activity missing from a newer file is ended, not deleted.
+    source_key = models.CharField(max_length=64, blank=True, db_default="", editable=False)
     start = models.DateField(_("début"), default=timezone.localdate)
     end = models.DateField(_("fin"), null=True, blank=True)
 
@@ -160,10 +241,15 @@ class PractitionerRole(models.Model):
                 condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
                 name="practitioner_role_period",
             ),
+            models.UniqueConstraint(
+                fields=["professional", "source_key"],
+                condition=~Q(source_key=""),
+                name="practitioner_role_source_key",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.professional} — {self.organization}"
+        return f"{self.professional} — {self.organization or self.site_name}"
 
 
 class SupportService(TimestampedModel):
@@ -217,6 +303,7 @@ class SupportService(TimestampedModel):
         verbose_name = _("service d'appui")
         verbose_name_plural = _("services d'appui")
         ordering = ["name"]
+        indexes = [_trigram_index(SERVICE_SEARCH_NAME, "support_service_search_trgm")]
 
     def __str__(self) -> str:
         return self.name
@@ -274,3 +361,58 @@ class OrganizationToken(models.Model):
             token.last_used_at = timezone.now()
             token.save(update_fields=["last_used_at"])
         return token
+
+
+class ImportRun(models.Model):
+    """One import of a national file into the directory, and what it did."""
+
+    class Kind(models.TextChoices):
+        RPPS = "rpps", _("Annuaire Santé (RPPS)")
+        FINESS = "finess", _("FINESS établissements")
+        COMMUNES = "communes", _("Communes (INSEE)")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminé")
+        ABORTED = "aborted", _("interrompu, rien n'a été écrit")
+
+    kind = models.CharField(_("fichier"), max_length=10, choices=Kind.choices)
+    file_name = models.CharField(_("nom du fichier"), max_length=255)
+    started_at = models.DateTimeField(_("début"), default=timezone.now)
+    finished_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
+    rows = models.PositiveIntegerField(_("lignes lues"), default=0)
+    created = models.PositiveIntegerField(_("créés"), default=0)
+    updated = models.PositiveIntegerField(_("mis à jour"), default=0)
+    ended = models.PositiveIntegerField(_("terminés"), default=0)
+    rejected = models.PositiveIntegerField(_("rejetés"), default=0)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("import de l'annuaire")
+        verbose_name_plural = _("imports de l'annuaire")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.file_name}"
+
+
+class ImportRejection(models.Model):
+    """A row of an imported file that was not imported, kept for a person to fix."""
+
+    run = models.ForeignKey(
+        ImportRun, verbose_name=_("import"), on_delete=models.CASCADE, related_name="rejections"
+    )
+    line = models.PositiveIntegerField(_("ligne"))
+    reason = models.CharField(_("motif"), max_length=300)
+    content = models.TextField(_("contenu de la ligne"))
+
+    class Meta:
+        verbose_name = _("ligne rejetée")
+        verbose_name_plural = _("lignes rejetées")
+        ordering = ["run", "line"]
+
+    def __str__(self) -> str:
+        return f"{self.run} — ligne {self.line}"

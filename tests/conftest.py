@@ -75,7 +75,9 @@ def make_professional(db, make_user):
             if profession == Professional.Profession.COORDINATOR
             else User.Role.PROFESSIONAL
         )
-        fields.setdefault("rpps", with_luhn_key(f"1{n:09d}"))
+        # (17…: clear of the numbers of the RPPS sample files (100…) and of the synthetic
+        # extractions (19…, pathways/benchmark/rpps_file.py).)
+        fields.setdefault("rpps", with_luhn_key(f"17{n:08d}"))
         fields.setdefault("last_name", f"Martin{n}")
         fields.setdefault("first_name", "Claire")
         user = make_user(role=role) if with_user else None

@@ -1,7 +1,7 @@
 """The main navigation of each role.
 
 Only pages that exist are listed, so there is never a dead link: the pages still to come
-(the directory) are added here by the issues that build them.
+are added here by the issues that build them.
 """
 
 from dataclasses import dataclass
@@ -37,10 +37,14 @@ MAIN_NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("File active"), "pathways:caseload"),
         NavItem(_("Demandes reçues"), "pathways:referral_inbox"),
         NavItem(_("Patients"), "patients:search"),
+        NavItem(_("Annuaire"), "professionals:directory"),
+        NavItem(_("Orientation"), "pathways:orientation"),
     ),
     User.Role.PROFESSIONAL: (
         HOME,
         NavItem(_("Mes patients"), "patients:search"),
+        NavItem(_("Annuaire"), "professionals:directory"),
+        NavItem(_("Orientation"), "pathways:orientation"),
         NavItem(_("Télé-expertise"), "pathways:tele_expertise_inbox"),
         NavItem(_("Agenda"), "pathways:calendar_settings"),
     ),

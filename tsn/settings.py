@@ -116,7 +116,12 @@ DATABASES = {
         # Persistent connections: opening one per request costs most of a fast page.
         "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 600),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"application_name": "tsn"},
+        "OPTIONS": {
+            "application_name": "tsn",
+            # Name searches (tsn/search.py): a run of words of a name matches a query from
+            # this trigram word similarity on ("dupomt" finds "Dupont"; pg_trgm says 0.6).
+            "options": "-c pg_trgm.word_similarity_threshold=0.45",
+        },
         # Lets two test runs share one server (e.g. a developer and a helper).
         "TEST": {"NAME": env_str("TEST_DATABASE_NAME") or None},
     }

@@ -197,3 +197,34 @@ _CASELOAD = """
 def caseload(request: HttpRequest) -> JsonResponse:
     params = {"p": _professional_id(request), "d": timezone.localdate()}
     return JsonResponse({"rows": _rows(_CASELOAD, params)}, safe=False)
+
+
+# A directory search by name: the trigram condition the index serves (the very expression
+# of professionals.models.PROFESSIONAL_SEARCH_NAME, as Django writes it), the best matches
+# first, with each professional's current places of practice.
+_SEARCH_NAME = (
+    "tsn_unaccent(lower((COALESCE(p.last_name, '')::text"
+    " || COALESCE(' ' || COALESCE(p.first_name, '')::text, ''))))"
+)
+_DIRECTORY_SEARCH = f"""
+    SELECT p.id, p.last_name, p.first_name, p.profession, p.specialty, p.accepts_new_patients,
+           p.mssante_address, word_similarity(tsn_unaccent(lower(%(q)s)), {_SEARCH_NAME}) AS score,
+           (SELECT json_agg(json_build_array(o.name, r.site_name, coalesce(r.address, o.address),
+                                             c.name, oc.name, coalesce(r.phone, o.phone))
+                            ORDER BY r.start, r.id)
+              FROM professionals_practitionerrole r
+              LEFT JOIN professionals_organization o ON o.id = r.organization_id
+              LEFT JOIN tsn_commune c ON c.id = r.commune_id
+              LEFT JOIN tsn_commune oc ON oc.id = o.commune_id
+             WHERE r.professional_id = p.id AND r.start <= %(d)s
+               AND (r."end" IS NULL OR r."end" > %(d)s))
+      FROM professionals_professional p
+     WHERE {_SEARCH_NAME} %%> tsn_unaccent(lower(%(q)s))
+     ORDER BY score DESC, p.last_name, p.first_name, p.id
+     LIMIT 30
+"""  # noqa: S608 - constants only
+
+
+def directory_search(request: HttpRequest) -> JsonResponse:
+    params = {"q": request.GET["q"], "d": timezone.localdate()}
+    return JsonResponse({"rows": _rows(_DIRECTORY_SEARCH, params)}, safe=False)

@@ -17,6 +17,7 @@ from pathways.models import Pathway, Step
 from pathways.services import scan
 from pathways.services.alert import ALERT_COLUMNS
 from patients.models import CareTeamMember, Patient
+from professionals.models import Professional
 from tsn.keyset import cursor_after
 from tsn.models import User
 from tsn.periods import in_effect_on
@@ -41,6 +42,16 @@ def signed_in_clients() -> dict[str, Client]:
 def _get(client: Client, url: str):
     def call():
         response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        return response
+
+    return call
+
+
+def _get_query(client: Client, url: str, params: dict[str, str]):
+    def call():
+        response = client.get(url, params)
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} answered {response.status_code}")
         return response
@@ -153,6 +164,26 @@ def _scan_operation() -> Operation:
     )
 
 
+def _directory_operation(clients: dict[str, Client]) -> Operation:
+    """A coordinator looks for a professional with a typo in the name: the territory's
+    most frequent surname with its third letter dropped ("Mrtin" for "Martin")."""
+    surname = (
+        Professional.objects.filter(last_name__regex=r"^[A-Za-z]{5,}$")
+        .values("last_name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "last_name")
+        .values_list("last_name", flat=True)
+        .first()
+    )
+    typed = {"q": surname[:2] + surname[3:]}
+    return Operation(
+        name="directory.search",
+        size=f"{Professional.objects.count():,} professionals, {typed['q']!r}",
+        run=_get_query(clients["coordinator"], reverse("professionals:directory"), typed),
+        floor=_get_query(clients["coordinator"], reverse("floor_directory_search"), typed),
+    )
+
+
 def operations(clients: dict[str, Client]) -> list[Operation]:
     gp = User.objects.get(email=DEMO_USERS["gp"]).professional
     coordinator = User.objects.get(email=DEMO_USERS["coordinator"]).professional
@@ -200,5 +231,6 @@ def operations(clients: dict[str, Client]) -> list[Operation]:
             run=_get(clients["coordinator"], reverse("pathways:caseload")),
             floor=_get(clients["coordinator"], reverse("floor_caseload")),
         ),
+        _directory_operation(clients),
         _scan_operation(),
     ]

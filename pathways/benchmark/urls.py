@@ -21,4 +21,5 @@ urlpatterns = [
     ),
     path("_floor/worklist", floors.worklist, name="floor_worklist"),
     path("_floor/caseload", floors.caseload, name="floor_caseload"),
+    path("_floor/directory", floors.directory_search, name="floor_directory_search"),
 ]

@@ -112,6 +112,12 @@ PROFESSIONAL_COUNTS: dict[str, tuple[int, int]] = {
     Profession.SOCIAL_WORKER: (600, 2),
     Profession.COORDINATOR: (150, 3),
     Profession.HOME_HELP: (1500, 2),
+    # (Appended last: the groups above draw the same random numbers as before.)
+    Profession.SPEECH_THERAPIST: (450, 1),
+    Profession.ORTHOPTIST: (120, 1),
+    Profession.PODIATRIST: (300, 1),
+    Profession.PSYCHOMOTOR_THERAPIST: (100, 1),
+    Profession.OTHER: (150, 1),
 }
 # Specialties of specialists, with weights; the pathways' specialties come first so that
 # even the smallest territory has each of them.
@@ -158,6 +164,11 @@ WORKPLACES: dict[str, dict[str, int]] = {
     Profession.SOCIAL_WORKER: {Kind.SOCIAL_SERVICE: 60, Kind.HOSPITAL: 30, Kind.DAC: 10},
     Profession.COORDINATOR: {Kind.DAC: 70, Kind.CPTS: 20, Kind.MSP: 10},
     Profession.HOME_HELP: {Kind.HOME_HELP: 100},
+    Profession.SPEECH_THERAPIST: {Kind.OTHER: 80, Kind.HOSPITAL: 20},
+    Profession.ORTHOPTIST: {Kind.OTHER: 100},
+    Profession.PODIATRIST: {Kind.OTHER: 90, Kind.MSP: 10},
+    Profession.PSYCHOMOTOR_THERAPIST: {Kind.OTHER: 70, Kind.HOSPITAL: 30},
+    Profession.OTHER: {Kind.OTHER: 60, Kind.HOSPITAL: 40},
 }
 SPECIALTY_WORKPLACES = {
     "Biologie médicale": {Kind.LABORATORY: 100},
@@ -185,6 +196,11 @@ FUNCTIONS = {
     Profession.SOCIAL_WORKER: "Assistant·e de service social",
     Profession.COORDINATOR: "Coordinateur·rice de parcours",
     Profession.HOME_HELP: "Auxiliaire de vie sociale",
+    Profession.SPEECH_THERAPIST: "Orthophoniste",
+    Profession.ORTHOPTIST: "Orthoptiste",
+    Profession.PODIATRIST: "Pédicure-podologue",
+    Profession.PSYCHOMOTOR_THERAPIST: "Psychomotricien·ne",
+    Profession.OTHER: "Audioprothésiste",
 }
 # Professions registered in RPPS (11 digits) and, for the others with a number, ADELI.
 RPPS_PROFESSIONS = {
@@ -199,6 +215,11 @@ ADELI_PROFESSIONS = {
     Profession.DIETITIAN,
     Profession.PSYCHOLOGIST,
     Profession.OCCUPATIONAL_THERAPIST,
+    Profession.SPEECH_THERAPIST,
+    Profession.ORTHOPTIST,
+    Profession.PODIATRIST,
+    Profession.PSYCHOMOTOR_THERAPIST,
+    Profession.OTHER,
 }
 MSSANTE_DOMAINS = {
     Profession.PHYSICIAN: "medecin.mssante.fr",

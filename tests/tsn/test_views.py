@@ -217,9 +217,20 @@ def test_account_pages_share_the_site_layout(client, make_user):
     [
         (
             User.Role.COORDINATOR,
-            ["Accueil", "Liste de travail", "File active", "Demandes reçues", "Patients"],
+            [
+                "Accueil",
+                "Liste de travail",
+                "File active",
+                "Demandes reçues",
+                "Patients",
+                "Annuaire",
+                "Orientation",
+            ],
         ),
-        (User.Role.PROFESSIONAL, ["Accueil", "Mes patients", "Télé-expertise", "Agenda"]),
+        (
+            User.Role.PROFESSIONAL,
+            ["Accueil", "Mes patients", "Annuaire", "Orientation", "Télé-expertise", "Agenda"],
+        ),
         (User.Role.ARS_ANALYST, ["Indicateurs"]),
         (
             User.Role.ADMINISTRATOR,

@@ -33,3 +33,20 @@ def test_labels_are_escaped_and_the_choice_is_marked():
     assert "Dr &lt;Martin&gt; &amp; fils" in html
     assert '<option value="12" selected>' in html
     assert 'id="id_referent"' in html and 'name="referent"' in html
+
+
+GROUPED = [("", "Toutes"), ("Établissements", [("ehpad", "EHPAD"), ("msp", "MSP")]), ("x", "Autre")]
+
+
+def test_groups_render_as_djangos_optgroups():
+    class Grouped(forms.Form):
+        kind = forms.ChoiceField(choices=GROUPED, required=False, widget=PlainSelect)
+
+    class GroupedReference(forms.Form):
+        kind = forms.ChoiceField(choices=GROUPED, required=False, widget=forms.Select)
+
+    for data in ({}, {"kind": "msp"}, {"kind": "x"}):
+        assert parse_html(str(Grouped(data)["kind"])) == parse_html(
+            str(GroupedReference(data)["kind"])
+        )
+    assert '<optgroup label="Établissements">' in str(Grouped({})["kind"])

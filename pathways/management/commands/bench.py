@@ -1,8 +1,12 @@
 """manage.py bench: hot operations at territory scale, each beside its floor."""
 
 import fnmatch
+import tempfile
+import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.test.utils import override_settings
 from django.urls import reverse
 
@@ -15,7 +19,10 @@ from pathways.benchmark.operations import (
     operations,
     signed_in_clients,
 )
-from tsn.models import User
+from pathways.benchmark.rpps_file import write_rpps_file
+from professionals.imports.base import run_import
+from professionals.imports.rpps import RppsImport
+from tsn.models import Commune, User
 
 
 class Command(BaseCommand):
@@ -33,6 +40,13 @@ class Command(BaseCommand):
             default=0,
             metavar="SECONDS",
             help="also load gunicorn (2 workers) with wrk for SECONDS per URL",
+        )
+        parser.add_argument(
+            "--import-rpps",
+            type=int,
+            default=0,
+            metavar="ROWS",
+            help="also time import_rpps on a generated extraction of ROWS lines (rolled back)",
         )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -59,12 +73,17 @@ class Command(BaseCommand):
             loads = {}
             if options["throughput"]:
                 loads = self._throughput(clients, options["throughput"])
+        imports = self._import_rpps(options["import_rpps"]) if options["import_rpps"] else {}
         if options["json_file"]:
             write_json(
                 options["json_file"],
                 scale=scale,
                 results=results,
-                extra={"seed": build, "throughput": {k: vars(v) for k, v in loads.items()}},
+                extra={
+                    "seed": build,
+                    "throughput": {k: vars(v) for k, v in loads.items()},
+                    "import_rpps": imports,
+                },
             )
             self.stdout.write(f"\nFigures written to {options['json_file']}")
 
@@ -94,3 +113,35 @@ class Command(BaseCommand):
             " (target ≥ 50%)"
         )
         return loads
+
+    def _import_rpps(self, rows: int) -> dict[str, float]:
+        """Rows per second of import_rpps on an extraction of new professionals spread over
+        the territory's communes: the first load, then the same file again (nothing to
+        change). Everything it writes is rolled back."""
+        places = [
+            (postcodes[0], insee_code, name.upper())
+            for insee_code, name, postcodes in Commune.objects.order_by("insee_code")[
+                :500
+            ].values_list("insee_code", "name", "postcodes")
+        ]
+        rates = {}
+        with tempfile.TemporaryDirectory() as folder:
+            path = write_rpps_file(
+                Path(folder) / "PS_LibreAcces_Personne_activite_202612010000.txt",
+                rows,
+                places=places,
+            )
+            self.stdout.write("")
+            with transaction.atomic():
+                for label in ("first", "again"):
+                    started = time.perf_counter()
+                    run = run_import(RppsImport, path)
+                    seconds = time.perf_counter() - started
+                    rates[label] = round(rows / seconds)
+                    self.stdout.write(
+                        f"import_rpps, {rows} lines ({label}): {seconds:.1f} s,"
+                        f" {rates[label]} lines/s — created {run.created},"
+                        f" updated {run.updated}, rejected {run.rejected}"
+                    )
+                transaction.set_rollback(True)
+        return rates
