@@ -158,3 +158,20 @@ def can_validate_care_plan(user: User, patient: Patient) -> bool:
     """The care plan is validated by the patient's GP (médecin traitant), and by them only."""
     professional = _acting_professional(user)
     return professional is not None and patient.gp_id == professional.pk
+
+
+# --- Evaluation reports: aggregates for the ARS, never a patient ---
+
+
+def can_request_evaluation(user: User) -> bool:
+    """ARS analysts and the territory's administrators request and download the reports."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role in (User.Role.ARS_ANALYST, User.Role.ADMINISTRATOR)
+    )
+
+
+def can_extract_pseudonymised(user: User) -> bool:
+    """The research extract (keyed hashes of the INS) is the territory administrators'."""
+    return user.is_authenticated and user.is_active and user.role == User.Role.ADMINISTRATOR

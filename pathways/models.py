@@ -999,3 +999,58 @@ class MonitoringRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.get_comparison_display()} {self.threshold}"
+
+
+class EvaluationReport(models.Model):
+    """An evaluation report for the ARS: the indicators of a period and a scope, as a PDF
+    and a CSV built by a Celery task (pathways/services/evaluation.py). One per period and
+    scope: asking again rebuilds the same report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Prêt")
+        FAILED = "failed", _("Échec")
+
+    period_start = models.DateField(_("du"))
+    period_end = models.DateField(_("au"))
+    # "": the whole territory; else one pathway template (code) or one sector.
+    template_code = models.CharField(_("parcours"), max_length=50, blank=True)
+    sector = models.CharField(_("secteur"), max_length=100, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("demandé par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("demandé le"), default=timezone.now)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+    pdf = models.FileField(_("PDF"), upload_to="evaluation/", blank=True)
+    csv = models.FileField(_("CSV"), upload_to="evaluation/", blank=True)
+
+    class Meta:
+        verbose_name = _("rapport d'évaluation")
+        verbose_name_plural = _("rapports d'évaluation")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period_start", "period_end", "template_code", "sector"],
+                name="evaluation_report_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__lte=models.F("period_end")),
+                name="evaluation_report_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(template_code="") | Q(sector=""), name="evaluation_report_one_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start}/{self.period_end} {self.template_code or self.sector}".strip()

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from pathways.services import notification, scan
+from pathways.services import evaluation, notification, scan
 
 
 @shared_task(acks_late=True)
@@ -31,3 +31,10 @@ def scan_alerts_task() -> dict[str, int]:
 @shared_task
 def escalate_alerts_task() -> int:
     return scan.escalate_alerts()
+
+
+@shared_task(soft_time_limit=15 * 60, time_limit=16 * 60)
+def build_evaluation_report_task(report_id: int) -> None:
+    """Build an evaluation report (indicators, PDF, CSV). The soft time limit bounds the
+    whole build, the PDF rendering included: past it, the report is marked failed."""
+    evaluation.build_report(report_id)

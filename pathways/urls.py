@@ -15,6 +15,7 @@ from pathways.views import (
     calendar,
     care_plan,
     catalogue,
+    evaluation,
     hospital_feed,
     inbound,
     monitoring,
@@ -29,6 +30,30 @@ from pathways.views import (
 app_name = "pathways"
 
 urlpatterns = [
+    # Evaluation reports for the ARS (pathways/views/evaluation.py).
+    path("evaluation/", evaluation.evaluation_reports, name="evaluation_reports"),
+    path(
+        "evaluation/extrait-pseudonymise/",
+        evaluation.pseudonymised_extract_download,
+        name="pseudonymised_extract",
+    ),
+    path(
+        "evaluation/<id:report_pk>/ligne/",
+        evaluation.evaluation_report_row,
+        name="evaluation_report_row",
+    ),
+    path(
+        "evaluation/<id:report_pk>/rapport.pdf",
+        evaluation.evaluation_report_file,
+        {"kind": "pdf"},
+        name="evaluation_report_pdf",
+    ),
+    path(
+        "evaluation/<id:report_pk>/indicateurs.csv",
+        evaluation.evaluation_report_file,
+        {"kind": "csv"},
+        name="evaluation_report_csv",
+    ),
     # Break-the-glass (pathways/views/break_glass.py): it alerts the referent coordinators.
     path("patients/<id:pk>/bris-de-glace/", break_glass.break_glass, name="break_glass"),
     # Pathways and steps (pathways/views/pathway.py).

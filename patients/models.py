@@ -324,6 +324,10 @@ class CareTeamMember(models.Model):
         return self.start <= on and (self.end is None or self.end > on)
 
 
+# The timeline entries the hospital feed writes that the evaluation's outcomes read.
+HOSPITAL_KINDS = ("hospital_admission", "hospital_discharge", "emergency_visit")
+
+
 @pgtrigger.register(
     pgtrigger.Protect(name="timeline_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
 )
@@ -406,6 +410,13 @@ class TimelineEvent(models.Model):
         indexes = [
             # Keyset pagination of one patient's timeline, newest first.
             models.Index(fields=["patient", "-occurred_at", "-id"], name="timeline_patient_keyset"),
+            # The hospital feed's entries (a few % of the events), for the evaluation's
+            # outcomes: readmissions, stays, emergency visits (pathways/evaluation/).
+            models.Index(
+                fields=["patient", "kind", "occurred_at"],
+                name="timeline_hospital",
+                condition=Q(kind__in=HOSPITAL_KINDS),
+            ),
             # A pathway's events; most events belong to none.
             models.Index(
                 fields=["pathway", "-occurred_at"],

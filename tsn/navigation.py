@@ -48,13 +48,17 @@ MAIN_NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("Télé-expertise"), "pathways:tele_expertise_inbox"),
         NavItem(_("Agenda"), "pathways:calendar_settings"),
     ),
-    User.Role.ARS_ANALYST: (NavItem(_("Indicateurs"), "home"),),
+    User.Role.ARS_ANALYST: (
+        NavItem(_("Indicateurs"), "home"),
+        NavItem(_("Rapports d'évaluation"), "pathways:evaluation_reports"),
+    ),
     User.Role.ADMINISTRATOR: (
         HOME,
         NavItem(_("Doublons"), "patients:duplicates"),
         NavItem(_("Traçabilité"), "audit_search"),
         NavItem(_("Envois en échec"), "pathways:failed_notifications"),
         NavItem(_("Flux hospitalier"), "pathways:hospital_feed"),
+        NavItem(_("Rapports d'évaluation"), "pathways:evaluation_reports"),
         NavItem(_("Administration"), "admin:index", staff_only=True),
     ),
     User.Role.PATIENT: (NavItem(_("Mon dossier"), "home"),),

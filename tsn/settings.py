@@ -22,12 +22,13 @@ VAR_DIR = Path(env_str("TSN_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment; a development key kept under var/ otherwise."""
-    key = env_str("SECRET_KEY")
+def _kept_secret(variable: str, file_name: str) -> str:
+    """A secret from the environment; a development one generated once under var/
+    otherwise."""
+    key = env_str(variable)
     if key:
         return key
-    key_file = VAR_DIR / "secret_key"
+    key_file = VAR_DIR / file_name
     if not key_file.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         key_file.write_text(secrets.token_urlsafe(50))
@@ -35,7 +36,10 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _kept_secret("SECRET_KEY", "secret_key")
+# The territory's key for the pseudonyms of the research extract (a keyed hash of the
+# INS): held by the territory, never given to the ARS or the researchers.
+TSN_PSEUDONYMISATION_KEY = _kept_secret("TSN_PSEUDONYMISATION_KEY", "pseudonymisation_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -231,7 +231,7 @@ def test_account_pages_share_the_site_layout(client, make_user):
             User.Role.PROFESSIONAL,
             ["Accueil", "Mes patients", "Annuaire", "Orientation", "Télé-expertise", "Agenda"],
         ),
-        (User.Role.ARS_ANALYST, ["Indicateurs"]),
+        (User.Role.ARS_ANALYST, ["Indicateurs", "Rapports d'évaluation"]),
         (
             User.Role.ADMINISTRATOR,
             [
@@ -240,6 +240,7 @@ def test_account_pages_share_the_site_layout(client, make_user):
                 "Traçabilité",
                 "Envois en échec",
                 "Flux hospitalier",
+                "Rapports d'évaluation",
                 "Administration",
             ],
         ),
@@ -257,7 +258,7 @@ def test_navigation_by_role_has_no_dead_link(client, make_user, make_professiona
     content = client.get("/").content.decode()
     nav = content.split('<ul class="navbar-nav', 1)[1].split("</ul>", 1)[0]
     labels = re.findall(r'<a class="nav-link[^"]*" href="([^"]+)"[^>]*>(.*?)</a>', nav)
-    assert [label for _url, label in labels] == links
+    assert [html.unescape(label) for _url, label in labels] == links
     for url, _label in labels:
         assert client.get(url).status_code == 200
 

@@ -1,14 +1,18 @@
 """manage.py bench: hot operations at territory scale, each beside its floor."""
 
+import datetime
 import fnmatch
+import io
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.test.utils import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from pathways.benchmark import throughput
 from pathways.benchmark.database import use_bench_database
@@ -20,6 +24,10 @@ from pathways.benchmark.operations import (
     signed_in_clients,
 )
 from pathways.benchmark.rpps_file import write_rpps_file
+from pathways.evaluation.export import evaluation_csv
+from pathways.evaluation.indicators import compute_evaluation
+from pathways.evaluation.queries import STATEMENTS, EvaluationQuery, run
+from pathways.evaluation.report import render_report_pdf
 from professionals.imports.base import run_import
 from professionals.imports.rpps import RppsImport
 from tsn.models import Commune, User
@@ -40,6 +48,11 @@ class Command(BaseCommand):
             default=0,
             metavar="SECONDS",
             help="also load gunicorn (2 workers) with wrk for SECONDS per URL",
+        )
+        parser.add_argument(
+            "--evaluation",
+            action="store_true",
+            help="also time last year's whole-territory evaluation report beside its raw SQL",
         )
         parser.add_argument(
             "--import-rpps",
@@ -74,6 +87,7 @@ class Command(BaseCommand):
             if options["throughput"]:
                 loads = self._throughput(clients, options["throughput"])
         imports = self._import_rpps(options["import_rpps"]) if options["import_rpps"] else {}
+        report = self._evaluation() if options["evaluation"] else {}
         if options["json_file"]:
             write_json(
                 options["json_file"],
@@ -83,6 +97,7 @@ class Command(BaseCommand):
                     "seed": build,
                     "throughput": {k: vars(v) for k, v in loads.items()},
                     "import_rpps": imports,
+                    "evaluation": report,
                 },
             )
             self.stdout.write(f"\nFigures written to {options['json_file']}")
@@ -145,3 +160,51 @@ class Command(BaseCommand):
                     )
                 transaction.set_rollback(True)
         return rates
+
+    def _evaluation(self) -> dict[str, float]:
+        """Last calendar year's report for the whole territory (indicators, PDF, CSV)
+        beside its floor: the same aggregate statements, raw, over the base tables."""
+        year = timezone.localdate().year - 1
+        query = EvaluationQuery(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+        params = query.params(timezone.now())
+
+        def floor() -> None:
+            for statement in STATEMENTS.values():
+                run(statement, params)
+
+        floor()  # (once untimed: the floor and the report then read the same warm cache)
+        started = time.perf_counter()
+        floor()
+        floor_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        evaluation = compute_evaluation(query)
+        computed = time.perf_counter() - started
+        pdf = render_report_pdf(evaluation)
+        evaluation_csv(evaluation)
+        total = time.perf_counter() - started
+        # The PDF's memory, apart: tracing allocations slows the rendering down fourfold.
+        tracemalloc.start()
+        render_report_pdf(evaluation)
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        from pypdf import PdfReader  # (a development dependency, as the benchmark is)
+
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+        figures = {
+            "floor_seconds": round(floor_seconds, 2),
+            "indicators_seconds": round(computed, 2),
+            "report_seconds": round(total, 2),
+            "ratio": round(total / floor_seconds, 2),
+            "pdf_pages": pages,
+            "pdf_peak_mb_per_page": round(peak / pages / 2**20, 2),
+        }
+        self.stdout.write(
+            f"\nEvaluation report {year}, whole territory: {total:.1f} s (indicators"
+            f" {computed:.1f} s, then PDF and CSV) against its floor {floor_seconds:.1f} s"
+            f" ({len(STATEMENTS)} raw statements): ratio {total / floor_seconds:.2f}"
+            " (target ≤ 1.5);"
+            f" PDF {pages} pages, peak Python memory {figures['pdf_peak_mb_per_page']} MB a page"
+            " (target < 3)"
+        )
+        return figures
