@@ -74,6 +74,7 @@ class StepRow:
     after_previous: bool
     required: bool
     blocking: bool
+    validates_care_plan: bool
     # Key into PatientPlan.team: a care-team role, or a profession for allied roles.
     doer: str
 
@@ -98,6 +99,7 @@ def _step_rows() -> dict[str, tuple[int, str, list[StepRow]]]:
                 after_previous=step.relative_to == StepTemplate.RelativeTo.PREVIOUS_STEP,
                 required=step.required,
                 blocking=step.blocking,
+                validates_care_plan=step.validates_care_plan,
                 doer=step.responsible_profession if role == Role.OTHER else role,
             )
         )
@@ -211,6 +213,8 @@ class _FollowUpFactory:
                     outcome,
                 )
             )
+            if step.validates_care_plan:
+                pathway.care_plan_step = (state, done_at)
             if not blocked:
                 self.step_alerts(
                     plan, pathway, pathway_id, step, step_id, due, state, done_at, assignee
@@ -237,6 +241,7 @@ class _FollowUpFactory:
         if status == Status.COMPLETED:
             last = max(done_dates, default=enrolled)
             ended_on = min(last + self.day(rng.randint(1, 14)), ctx.today - self.day(1))
+        pathway.id, pathway.closed_on = pathway_id, ended_on
         self.pathways.append(
             (
                 pathway_id,
@@ -521,22 +526,7 @@ class _FollowUpFactory:
                 f"hospital_discharge:{patient}:{enrolled:%Y%m%d}",
                 pathway.referent,
             )
-        if (
-            pathway.status == Status.ACTIVE
-            and (ctx.today - enrolled).days > 180
-            and rng.random() < 0.2
-        ):
-            self.alert(
-                patient,
-                Alert.Kind.CARE_PLAN_REVIEW,
-                Alert.Severity.INFO,
-                "Révision du PPCS à prévoir",
-                Alert.Status.OPEN,
-                ctx.at(enrolled + self.day(180), 6),
-                f"care_plan_review:{pathway_id}",
-                plan.gp,
-                pathway_id=pathway_id,
-            )
+        # (The care-plan review alerts follow from the care plans: `coordination`.)
         if pathway.status == Status.SUSPENDED and rng.random() < 0.5:
             self.alert(
                 patient,

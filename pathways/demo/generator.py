@@ -9,19 +9,37 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from pathways.demo import bulk
-from pathways.demo.accounts import create_demo_accounts, delete_demo_accounts
+from pathways.demo.accounts import (
+    ProfessionalAccounts,
+    create_demo_accounts,
+    delete_demo_accounts,
+)
+from pathways.demo.care_plans import build_care_plans
 from pathways.demo.context import Context
-from pathways.demo.directory import build_directory
+from pathways.demo.coordination import Records, teams_of
+from pathways.demo.directory import Directory, build_directory
 from pathways.demo.followup import build_followup
+from pathways.demo.liaison import build_liaison
 from pathways.demo.monitoring import build_monitoring
-from pathways.demo.population import build_population
+from pathways.demo.population import Population, build_population
+from pathways.demo.referrals import build_referrals
 from pathways.demo.support import build_support_services
 from pathways.demo.timeline import build_timeline
-from pathways.models import Alert, Pathway, PathwayTemplate, Step, Transition
+from pathways.models import (
+    Alert,
+    CarePlan,
+    CarePlanVersion,
+    Pathway,
+    PathwayTemplate,
+    Referral,
+    Step,
+    Transition,
+)
 from patients.models import (
     Caregiver,
     CareTeamMember,
     ConsentRecord,
+    LiaisonMessage,
     Observation,
     Patient,
     TimelineEvent,
@@ -42,6 +60,11 @@ BULK_TABLES = (
     Transition,
     Alert,
     TimelineEvent,
+    CarePlan,
+    CarePlanVersion,
+    Referral,
+    LiaisonMessage,
+    LiaisonMessage.mentions.through,
 )
 SUMMARY = (
     (Commune, gettext_lazy("communes")),
@@ -60,6 +83,10 @@ SUMMARY = (
     (Alert, gettext_lazy("alertes")),
     (TimelineEvent, gettext_lazy("événements")),
     (Observation, gettext_lazy("mesures de télésurveillance")),
+    (CarePlan, gettext_lazy("PPCS")),
+    (CarePlanVersion, gettext_lazy("versions du PPCS")),
+    (Referral, gettext_lazy("demandes d'appui")),
+    (LiaisonMessage, gettext_lazy("messages de liaison")),
 )
 
 
@@ -102,8 +129,29 @@ def seed_demo(
         pathway_events = build_followup(ctx, directory, population, users)
         build_timeline(ctx, directory, population, pathway_events)
         build_monitoring(ctx, directory, population, users)
+        build_coordination(ctx, directory, population, users)
         with ctx.phase(_("Index et clés étrangères")):
             bulk.restore_indexes(set_aside)
     with ctx.phase(_("Statistiques (ANALYZE)")):
         bulk.analyze()
     return {str(label): model.objects.count() for model, label in SUMMARY}
+
+
+def build_coordination(
+    ctx: Context, directory: Directory, population: Population, demo_users: dict[str, int]
+) -> None:
+    """Care plans, referrals and liaison notebooks, then the accounts of the professionals
+    who wrote them and the timeline events and alerts that go with them (the tables' foreign
+    keys are checked when they are rebuilt, after all of it)."""
+    accounts = ProfessionalAccounts.load(directory.demo, demo_users)
+    teams = teams_of(population)
+    records = Records()
+    with ctx.phase(_("Plans personnalisés de coordination (PPCS)")):
+        build_care_plans(ctx, directory, population, teams, accounts, records)
+    with ctx.phase(_("Demandes d'appui")):
+        build_referrals(ctx, directory, population, teams, accounts, records)
+    with ctx.phase(_("Cahiers de liaison")):
+        build_liaison(ctx, directory, population, teams, accounts)
+    with ctx.phase(_("Comptes des professionnels, événements et alertes associés")):
+        accounts.write()
+        records.write()

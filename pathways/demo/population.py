@@ -156,6 +156,12 @@ class PathwayPlan:
     ended_on: datetime.date | None
     exit_reason: str
     referent: int
+    # Filled in by `followup` once the pathway is made: its id, the day it ended (the
+    # completed ones' end follows from their steps), and the status and completion time
+    # of its step done by the GP's validation of the care plan, if its template has one.
+    id: int = 0
+    closed_on: datetime.date | None = None
+    care_plan_step: tuple[str, datetime.datetime | None] | None = None
 
 
 @dataclass
@@ -166,6 +172,7 @@ class PatientPlan:
     # allied professionals (role "other") under their profession.
     team: dict[str, int] = field(default_factory=dict)
     pathways: list[PathwayPlan] = field(default_factory=list)
+    commune: int = 0
 
 
 @dataclass
@@ -485,7 +492,7 @@ def _build_population(ctx: Context, directory: Directory, demo_users: dict[str, 
                 )
             ):
                 team[Role.HOSPITAL] = demo["hopital"]
-        plan = PatientPlan(pk, gp, team, pathways)
+        plan = PatientPlan(pk, gp, team, pathways, commune=directory.commune_ids[commune])
         population.patients.append(plan)
         # Memberships: the GP for years, the others since before the first pathway.
         earliest = min((p.enrolled_on for p in pathways), default=ctx.days_ago(30))

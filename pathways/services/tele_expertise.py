@@ -65,7 +65,7 @@ def ask_tele_expertise(
         raise ValidationError(
             _("Choisissez un autre professionnel que vous-même."), code="self_expertise"
         )
-    if expert.user_id is None:
+    if expert.user_id is None or not expert.user.is_active:
         raise ValidationError(
             _("Ce professionnel n'a pas de compte TSN : il ne pourrait pas répondre."),
             code="expert_without_account",

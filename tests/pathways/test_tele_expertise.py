@@ -168,11 +168,19 @@ def test_an_empty_ask_form_is_a_400_with_french_errors(client, world, gp):
     assert not TeleExpertiseRequest.objects.exists()
 
 
+def _deactivated(professional):
+    """A professional whose account was disabled (the demo's writers have such accounts)."""
+    professional.user.is_active = False
+    professional.user.save(update_fields=["is_active"])
+    return professional
+
+
 @pytest.mark.parametrize(
     ("who", "message"),
     [
         ("self", "Choisissez un autre professionnel que vous-même."),
         ("no_account", "Ce professionnel n'a pas de compte TSN"),
+        ("inactive_account", "Ce professionnel n'a pas de compte TSN"),
         ("objected", "Le patient s'est opposé à ce que ce professionnel accède à son dossier."),
     ],
 )
@@ -180,6 +188,7 @@ def test_experts_who_cannot_answer_are_refused(client, world, gp, make_professio
     expert = {
         "self": gp.professional,
         "no_account": make_professional(with_user=False),
+        "inactive_account": _deactivated(make_professional()),
         "objected": world.users["objected_professional"].professional,
     }[who]
 
