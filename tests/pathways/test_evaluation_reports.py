@@ -334,3 +334,15 @@ def test_the_extract_is_for_administrators_only(client, world):
     assert not AuditEvent.objects.filter(object_type="pseudonymised_extract").exists()
     page = client.get(reverse("pathways:evaluation_reports")).content.decode()
     assert reverse("pathways:pseudonymised_extract") not in page
+
+
+def test_a_wrong_extract_period_is_refused_in_french_and_nothing_is_audited(client, world):
+    client.force_login(world.users["administrator"])
+
+    response = _extract(
+        client, **{"extrait-start": END.isoformat(), "extrait-end": START.isoformat()}
+    )
+
+    assert response.status_code == 400
+    assert "La date de début doit précéder la date de fin." in response.content.decode()
+    assert not AuditEvent.objects.filter(object_type="pseudonymised_extract").exists()
