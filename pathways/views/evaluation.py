@@ -189,4 +189,8 @@ def evaluation_report_file(request: HttpRequest, report_pk: int, kind: str) -> F
     report = get_object_or_404(EvaluationReport, pk=report_pk, status=EvaluationReport.Status.DONE)
     file = report.pdf if kind == "pdf" else report.csv
     name = f"rapport-evaluation-{report.period_start}-{report.period_end}.{kind}"
-    return FileResponse(file.open("rb"), as_attachment=True, filename=name)
+    try:
+        content = file.open("rb")
+    except FileNotFoundError:  # (the media folder lost it: rebuilding the report remakes it)
+        raise Http404 from None
+    return FileResponse(content, as_attachment=True, filename=name)

@@ -346,3 +346,13 @@ def test_a_wrong_extract_period_is_refused_in_french_and_nothing_is_audited(clie
     assert response.status_code == 400
     assert "La date de début doit précéder la date de fin." in response.content.decode()
     assert not AuditEvent.objects.filter(object_type="pseudonymised_extract").exists()
+
+
+def test_a_report_whose_file_was_lost_is_not_found_not_an_error(client, analyst, tmp_path):
+    _ask(client)
+    report = EvaluationReport.objects.get()
+    (tmp_path / report.pdf.name).unlink()
+
+    response = client.get(reverse("pathways:evaluation_report_pdf", args=[report.pk]))
+
+    assert response.status_code == 404
