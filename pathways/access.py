@@ -1,13 +1,16 @@
 """Who may act on pathway objects that are not reached through a patient the user sees:
 a referral seen by the service it was sent to, a tele-expertise request seen by its
-expert, the care plan validated by the patient's GP. Patient data itself is always reached
-through `patients.access` (the one policy); these functions decide the narrower cases
-and audit them the same way."""
+expert, the care plan validated by the patient's GP; and the alerts about the patients
+one sees. Patient data itself is always reached through `patients.access` (the one
+policy); these functions decide the narrower cases and audit them the same way."""
+
+from collections.abc import Collection
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 
-from pathways.models import Referral, TeleExpertiseRequest
+from pathways.models import Alert, Referral, TeleExpertiseRequest
+from patients.access import visible_patients
 from patients.models import ConsentRecord, Patient
 from professionals.models import Professional
 from tsn.audit import record_access
@@ -146,6 +149,42 @@ def get_tele_expertise_for_expert(
     if tele_expertise is None:
         raise Http404
     return tele_expertise
+
+
+# --- Alerts: those about the patients one may see ---
+
+
+def visible_alerts(
+    user: User, alerts: QuerySet[Alert], *, only: Collection[int] | None = None
+) -> QuerySet[Alert]:
+    """`alerts` narrowed to those about patients `user` may see (the one policy); `only`
+    (patient ids) says the caller asks about those patients alone, which keeps it cheap."""
+    patients = Patient.objects.all() if only is None else Patient.objects.filter(pk__in=only)
+    return alerts.filter(patient__in=visible_patients(patients, user, only=only))
+
+
+def get_alert_for(request: HttpRequest, alert_pk: int, *, write: bool = False) -> Alert:
+    """The alert if it is about a patient the request's user may see (404 otherwise,
+    whether it exists or not); one AuditEvent either way."""
+    patient_id = Alert.objects.filter(pk=alert_pk).values_list("patient_id", flat=True).first()
+    alert = None
+    if patient_id is not None:
+        alert = (
+            visible_alerts(request.user, Alert.objects.filter(pk=alert_pk), only=[patient_id])
+            .select_related("patient")
+            .first()
+        )
+    _audit(
+        request,
+        write=write,
+        object_type="alert",
+        object_id=alert_pk,
+        patient_id=patient_id,
+        allowed=alert is not None,
+    )
+    if alert is None:
+        raise Http404
+    return alert
 
 
 def can_revise_templates(user: User) -> bool:

@@ -24,8 +24,9 @@ from patients.models import (
     Patient,
     PatientQuerySet,
 )
+from professionals.authentication import machine_token
 from professionals.models import OrganizationToken, Professional
-from tsn.audit import client_ip, record_access
+from tsn.audit import audit_event, record_access
 from tsn.models import AuditEvent, User
 from tsn.periods import in_effect_on
 
@@ -167,6 +168,38 @@ def visible_patients(
     return patients.filter(functools.reduce(operator.or_, grounds))
 
 
+def _organization_grounds(token: OrganizationToken) -> Exists:
+    """What an organisation's machine may reach: the patients with an active care-team
+    member who currently practises in the organisation and to whom the patient has not
+    objected (the hospital, the practice, the monitoring platform caring for them)."""
+    today = timezone.localdate()
+    member_there = CareTeamMember.objects.filter(
+        in_effect_on(today),
+        in_effect_on(today, "professional__roles__"),
+        patient=OuterRef("pk"),
+        professional__roles__organization=token.organization_id,
+    ).exclude(
+        Exists(
+            ConsentRecord.objects.filter(
+                patient=OuterRef("patient"),
+                professional=OuterRef("professional"),
+                kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION,
+                withdrawn_at__isnull=True,
+            )
+        )
+    )
+    return Exists(member_there)
+
+
+def visible_patients_for(request: HttpRequest) -> PatientQuerySet:
+    """The patients the request may reach: its user's (`visible_patients`), or, for an
+    organisation's machine (API token), its organisation's."""
+    token = machine_token(request)
+    if token is not None:
+        return Patient.objects.filter(_organization_grounds(token))
+    return visible_patients(Patient.objects.all(), request.user)
+
+
 def can_write_patient(user: User, patient: Patient) -> bool:
     if not _signed_in(user):
         return False
@@ -178,6 +211,8 @@ def can_write_patient(user: User, patient: Patient) -> bool:
 
 def can_read_access_log(user: User, patient: Patient) -> bool:
     """Who accessed a record is for its referent coordinators and the patient."""
+    if not _signed_in(user):
+        return False
     if user.role == User.Role.PATIENT:
         return patient.user_id == user.pk
     return patient.pathways.filter(referent__user=user).exists()
@@ -195,31 +230,42 @@ def get_patient_for(
 ) -> Patient:
     """The patient if the request's user may see it (404 otherwise), may change it when
     `write`, and passes the page's own rule `also` (e.g. `can_read_access_log`) (403
-    otherwise); one AuditEvent either way, of `action` (default: read, or update when
-    `write`; an export says so)."""
+    otherwise; a machine never passes it); one AuditEvent either way, of `action`
+    (default: read, or update when `write`; an export says so)."""
     user = request.user
     action = action or (AuditEvent.Action.UPDATE if write else AuditEvent.Action.READ)
+    token = machine_token(request)
     # One query answers every question for this one patient; the grounds are the ones
-    # visible_patients() uses, narrowed to it.
-    row = (
-        Patient.objects.filter(pk=pk)
-        .annotate(
-            _in_care=_flag(_in_the_course_of_care(user, pk)),
-            _via_glass=_flag(_emergency(user, pk)),
-            _may_write=_flag(_writing_grounds(user, pk)),
+    # visible_patients() uses, narrowed to it. A machine reads and writes its
+    # organisation's patients, and passes no page's own rule.
+    if token is not None:
+        grounds = _organization_grounds(token)
+        row = (
+            Patient.objects.filter(pk=pk)
+            .annotate(_in_care=grounds, _via_glass=Value(False), _may_write=grounds)
+            .select_related("gp", "commune")
+            .first()
         )
-        .select_related("gp", "commune")
-        .first()
-        if _signed_in(user)
-        else None
-    )
+    elif _signed_in(user):
+        row = (
+            Patient.objects.filter(pk=pk)
+            .annotate(
+                _in_care=_flag(_in_the_course_of_care(user, pk)),
+                _via_glass=_flag(_emergency(user, pk)),
+                _may_write=_flag(_writing_grounds(user, pk)),
+            )
+            .select_related("gp", "commune")
+            .first()
+        )
+    else:
+        row = None
     patient = row if row is not None and (row._in_care or row._via_glass) else None
     if patient is not None:
         patient._checked_for = user.pk
     allowed = (
         patient is not None
         and (not write or patient._may_write)
-        and (also is None or also(user, patient))
+        and (also is None or (token is None and also(user, patient)))
     )
     record_access(
         request=request,
@@ -271,17 +317,14 @@ class PatientsReadOnly(PermissionDenied):
 def _audit_denied(
     request: HttpRequest, pks: Collection[int], *, action: str, object_type: str, object_id: str
 ) -> None:
-    user = request.user
     AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=user if user.is_authenticated else None,
-            actor_role=getattr(user, "role", ""),
+        audit_event(
+            request=request,
             patient_id=pk,
             action=action,
             outcome=AuditEvent.Outcome.DENIED,
             object_type=object_type,
             object_id=object_id,
-            client_ip=client_ip(request),
         )
         for pk in sorted(pks)
     )
@@ -341,25 +384,11 @@ def get_patients_for_token(
     has not objected. PatientsNotFound (a 404) for any other, or unknown, patient; each
     refusal is audited (one event per patient, the token as object)."""
     pks = set(pks)
-    today = timezone.localdate()
-    member_there = CareTeamMember.objects.filter(
-        in_effect_on(today),
-        in_effect_on(today, "professional__roles__"),
-        patient=OuterRef("pk"),
-        professional__roles__organization=token.organization_id,
-    ).exclude(
-        Exists(
-            ConsentRecord.objects.filter(
-                patient=OuterRef("patient"),
-                professional=OuterRef("professional"),
-                kind=ConsentRecord.Kind.PROFESSIONAL_OBJECTION,
-                withdrawn_at__isnull=True,
-            )
-        )
-    )
     rows = {
         patient.pk: patient
-        for patient in Patient.objects.filter(Exists(member_there), pk__in=pks).select_related("gp")
+        for patient in Patient.objects.filter(
+            _organization_grounds(token), pk__in=pks
+        ).select_related("gp")
     }
     hidden = pks - set(rows)
     if hidden:

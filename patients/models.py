@@ -355,6 +355,7 @@ class TimelineEvent(models.Model):
         MANUAL = "manual", _("Saisie")
         HL7 = "hl7", _("Message HL7")
         FHIR = "fhir", _("API FHIR")
+        API = "api", _("API")
         SYSTEM = "system", _("Plateforme")
 
     patient = models.ForeignKey(

@@ -30,8 +30,7 @@ from patients.models import (
     TimelineEvent,
 )
 from professionals.models import Organization, OrganizationToken, PractitionerRole, Professional
-from tsn.audit import client_ip as tsn_client_ip
-from tsn.audit import record_access
+from tsn.audit import audit_event, record_access
 from tsn.models import AuditEvent, User
 from tsn.periods import in_effect_on
 
@@ -193,6 +192,8 @@ _ORIGINAL_NAME_MAX = 200
 
 def _author_and_organization(user: User) -> tuple[Professional | None, Organization | None]:
     """The professional behind `user` and the organisation of their most recent current role."""
+    if not user.is_authenticated:
+        return None, None
     try:
         professional = user.professional
     except Professional.DoesNotExist:
@@ -223,6 +224,11 @@ def add_timeline_event(
     """Add an event written by the request's user (a note, a consultation, a pathway step
     done...) to the timeline, and audit its creation."""
     author, organization = _author_and_organization(request.user)
+    # Software writing through the API: a person's (personal token) or an organisation's
+    # machine, which has no author but its organisation.
+    token = getattr(request, "auth", None)
+    if isinstance(token, OrganizationToken):
+        organization = token.organization
     event = TimelineEvent.objects.create(
         patient=patient,
         kind=kind,
@@ -231,7 +237,7 @@ def add_timeline_event(
         occurred_at=occurred_at or timezone.now(),
         author=author,
         organization=organization,
-        source=TimelineEvent.Source.MANUAL,
+        source=TimelineEvent.Source.API if token is not None else TimelineEvent.Source.MANUAL,
         corrects=corrects,
         pathway=pathway,
     )
@@ -579,16 +585,13 @@ def record_observations(
         observation.organization = organization
         observation.recorded_by = recorded_by
     Observation.objects.bulk_create(built)
-    user = request.user
     AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=user if user.is_authenticated else None,
-            actor_role=getattr(user, "role", ""),
+        audit_event(
+            request=request,
             patient_id=patient_id,
             action=AuditEvent.Action.CREATE,
             object_type="observation",
             object_id=object_id,
-            client_ip=tsn_client_ip(request),
         )
         for patient_id in sorted({observation.patient_id for observation in built})
     )

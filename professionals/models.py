@@ -1,9 +1,6 @@
 """The territory's directory: organisations, professionals, their roles, support services,
 and the API tokens issued to organisations' machines."""
 
-import hashlib
-import secrets
-
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
@@ -19,7 +16,7 @@ from tsn.identifiers import (
     validate_rpps,
     validate_siret,
 )
-from tsn.models import Commune, TimestampedModel
+from tsn.models import Commune, SecretToken, TimestampedModel
 from tsn.search import SearchText
 
 
@@ -309,11 +306,13 @@ class SupportService(TimestampedModel):
         return self.name
 
 
-class OrganizationToken(models.Model):
+class OrganizationToken(SecretToken):
     """A secret issued to an organisation's machine (a hospital's interface engine, a
-    monitoring device platform). Only its SHA-256 is stored; the key is shown once."""
+    monitoring device platform)."""
 
     PREFIX = "tsno_"
+    AUDIT_KIND = "organization"
+    OWNER = "organization"
 
     organization = models.ForeignKey(
         Organization,
@@ -321,46 +320,18 @@ class OrganizationToken(models.Model):
         on_delete=models.CASCADE,
         related_name="api_tokens",
     )
-    name = models.CharField(_("usage"), max_length=100)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    # The first characters of the key, to recognise it in a list.
-    hint = models.CharField(_("début de la clé"), max_length=12, editable=False)
-    created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("jeton d'API d'organisation")
         verbose_name_plural = _("jetons d'API d'organisation")
 
-    def __str__(self) -> str:
-        return f"{self.organization} — {self.name} ({self.hint}…)"
-
-    @staticmethod
-    def hash(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
-
     @classmethod
     def issue(cls, *, organization: Organization, name: str) -> tuple["OrganizationToken", str]:
-        """A new token and its key (to give to the organisation; it is not kept)."""
-        key = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            organization=organization, name=name, key_hash=cls.hash(key), hint=key[:12]
-        )
-        return token, key
+        return cls._issue(name=name, organization=organization)
 
     @classmethod
     def authenticate(cls, key: str) -> "OrganizationToken | None":
-        """The live token with this key, its use recorded; None for an unknown or revoked key."""
-        token = (
-            cls.objects.select_related("organization")
-            .filter(key_hash=cls.hash(key), revoked_at__isnull=True)
-            .first()
-        )
-        if token is not None:
-            token.last_used_at = timezone.now()
-            token.save(update_fields=["last_used_at"])
-        return token
+        return cls._authenticate(key)
 
 
 class ImportRun(models.Model):

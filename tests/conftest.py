@@ -8,7 +8,7 @@ from django.conf import settings
 
 from patients.models import CareTeamMember, Patient
 from professionals.models import Organization, Professional
-from tests.personas import world  # noqa: F401 (the personas fixture, for every app)
+from tests.personas import objects, world  # noqa: F401 (the personas fixtures, for every app)
 from tsn.identifiers import nir_key, with_luhn_key
 from tsn.models import Commune, User
 

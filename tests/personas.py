@@ -1,14 +1,32 @@
-"""Personas around one patient (the `world` fixture), for the access policy and the
-route x persona matrix of every app; registered in tests/conftest.py."""
+"""Personas around one patient (the `world` fixture) and one object of each kind in their
+record (`objects`), for the access policy and the route x persona matrices of the pages
+and the API; registered in tests/conftest.py."""
 
 import datetime
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from pathways.models import Pathway, PathwayTemplate, Referral
-from patients.models import BreakGlassAccess, Caregiver, CareTeamMember, ConsentRecord, Patient
+from pathways.models import (
+    CarePlan,
+    Pathway,
+    PathwayTemplate,
+    Referral,
+    Step,
+    StepTemplate,
+    TeleExpertiseRequest,
+)
+from patients.models import (
+    BreakGlassAccess,
+    Caregiver,
+    CareTeamMember,
+    ConsentRecord,
+    Document,
+    Patient,
+    TimelineEvent,
+)
 from professionals.models import Organization, Professional, SupportService
 from tsn.models import User
 
@@ -156,3 +174,55 @@ def world(make_patient, make_professional, make_user, commune) -> World:
             "anonymous": None,
         },
     )
+
+
+@pytest.fixture
+def objects(world, settings, tmp_path):
+    """One object of each kind the routes point at, all of the world's patient."""
+    settings.MEDIA_ROOT = tmp_path
+    patient = world.patient
+    event = TimelineEvent.objects.create(
+        patient=patient, occurred_at=timezone.now(), kind="note", title="Appel de la fille"
+    )
+    document_event = TimelineEvent.objects.create(
+        patient=patient, occurred_at=timezone.now(), kind="document", title="Compte rendu"
+    )
+    document = Document(
+        patient=patient,
+        event=document_event,
+        original_name="cr.pdf",
+        content_type="application/pdf",
+        size=9,
+        uploaded_by=world.users["team_member"],
+    )
+    document.file.save("matrix.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
+    objection = patient.consents.get(kind="professional_objection")
+    pathway = patient.pathways.get()
+    step_template = StepTemplate.objects.create(
+        template=pathway.template,
+        order=1,
+        name="Visite infirmière",
+        responsible_profession="nurse",
+        deadline_days=2,
+    )
+    step = Step.objects.create(pathway=pathway, template_step=step_template)
+    care_plan = CarePlan.objects.create(patient=patient, current_version=1)
+    care_plan.versions.create(number=1, author=world.users["team_member"])
+    return {
+        "pathway_pk": pathway.pk,
+        "step_pk": step.pk,
+        "number": 1,
+        "event_pk": event.pk,
+        "document_pk": document.pk,
+        "member_pk": patient.care_team.get(role="gp").pk,
+        "consent_pk": objection.pk,
+        # A referral still awaiting the service's answer, a question not yet answered.
+        "referral_pk": patient.referrals.get(status="sent").pk,
+        "request_pk": TeleExpertiseRequest.objects.create(
+            patient=patient,
+            requester=patient.gp,
+            expert=world.users["outsider"].professional,
+            question="Faut-il adapter le traitement diurétique ?",
+            answer_by=timezone.now() + datetime.timedelta(days=7),
+        ).pk,
+    }

@@ -4,9 +4,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from tsn.models import AuditEvent, Commune, Territory, User
+from tsn.models import ApiToken, AuditEvent, Commune, Territory, User
 
 
 class UserAddForm(AdminUserCreationForm):
@@ -121,6 +123,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         "object_id",
         "patient_id",
         "client_ip",
+        "api_token",
     )
     list_filter = ("action", "outcome", ActorRoleFilter)
     search_fields = ("=patient_id", "=object_id", "actor__email")
@@ -143,3 +146,29 @@ class AuditEventAdmin(admin.ModelAdmin):
 admin.site.site_header = _("Administration TSN")
 admin.site.site_title = _("Administration TSN")
 admin.site.index_title = _("Administration du territoire")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Personal API tokens are created by their users (page Jetons d'API) or by `manage.py
+    issue_api_token EMAIL`; here they are listed and revoked (a lost laptop, a leaver)."""
+
+    list_display = ("user", "name", "hint", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("user__email", "name")
+    list_select_related = ("user",)
+    fields = list_display
+    readonly_fields = list_display
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Révoquer les jetons sélectionnés"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d jeton révoqué.", "%(count)d jetons révoqués.", count)
+            % {"count": count},
+        )

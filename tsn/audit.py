@@ -20,7 +20,15 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
-def record_access(
+def api_token_label(request: HttpRequest) -> str:
+    """The API token the request carried, as the audit trail names it ("personal:12",
+    "organization:3"), or "" for a browser session."""
+    token = getattr(request, "auth", None)
+    kind = getattr(token, "AUDIT_KIND", None)
+    return f"{kind}:{token.pk}" if kind else ""
+
+
+def audit_event(
     *,
     request: HttpRequest,
     action: str,
@@ -30,9 +38,10 @@ def record_access(
     outcome: str = AuditEvent.Outcome.ALLOWED,
     break_glass_reason: str = "",
 ) -> AuditEvent:
-    """Write one audit event for the request's user acting on patient data."""
+    """One audit event (not saved) of the request's user (or API token) acting on patient
+    data: `record_access` saves one, batches bulk-create them."""
     user = request.user
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=user if user.is_authenticated else None,
         actor_role=getattr(user, "role", ""),
         patient_id=patient_id,
@@ -42,4 +51,12 @@ def record_access(
         object_id=str(object_id),
         client_ip=client_ip(request),
         break_glass_reason=break_glass_reason,
+        api_token=api_token_label(request),
     )
+
+
+def record_access(**fields) -> AuditEvent:
+    """Write one audit event (the arguments of `audit_event`)."""
+    event = audit_event(**fields)
+    event.save()
+    return event

@@ -1,4 +1,8 @@
-"""Core models every app needs: users and roles, the territory, communes, the audit trail."""
+"""Core models every app needs: users and roles, the territory, communes, the audit trail,
+the personal API tokens."""
+
+import hashlib
+import secrets
 
 import pgtrigger
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -151,6 +155,9 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("identifiant de l'objet"), max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     break_glass_reason = models.TextField(_("motif du bris de glace"), blank=True)
+    # The API token the request carried ("personal:12", "organization:3"), if any: a
+    # machine has no account, so its token is the actor.
+    api_token = models.CharField(_("jeton d'API"), max_length=40, blank=True, db_default="")
 
     class Meta:
         verbose_name = _("trace d'accès")
@@ -163,3 +170,82 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}"
+
+
+class SecretToken(models.Model):
+    """What every API token has: a secret key shown once (only its SHA-256 is kept), a
+    usage, its last use, its revocation. The concrete tokens name their owner."""
+
+    PREFIX = ""
+    AUDIT_KIND = ""
+    OWNER = ""  # the owner's field, followed on authentication
+
+    name = models.CharField(_("usage"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the key, to recognise it in a list.
+    hint = models.CharField(_("début de la clé"), max_length=12, editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{getattr(self, self.OWNER)} — {self.name} ({self.hint}…)"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def _issue(cls, *, name: str, **owner: object):
+        """A new token and its key (to give once; it is not kept)."""
+        key = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(name=name, key_hash=cls.hash(key), hint=key[:12], **owner)
+        return token, key
+
+    @classmethod
+    def _authenticate(cls, key: str, **conditions: object):
+        """The live token with this key meeting `conditions`, its use recorded; None for an
+        unknown or revoked key."""
+        token = (
+            cls.objects.select_related(cls.OWNER)
+            .filter(key_hash=cls.hash(key), revoked_at__isnull=True, **conditions)
+            .first()
+        )
+        if token is not None:
+            token.last_used_at = timezone.now()
+            token.save(update_fields=["last_used_at"])
+        return token
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
+class ApiToken(SecretToken):
+    """A personal API token: the user's software (a GP's practice software, a script) acts
+    as the user, under the same access policy."""
+
+    PREFIX = "tsnp_"
+    AUDIT_KIND = "personal"
+    OWNER = "user"
+
+    user = models.ForeignKey(
+        User, verbose_name=_("utilisateur"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+
+    class Meta:
+        verbose_name = _("jeton d'API personnel")
+        verbose_name_plural = _("jetons d'API personnels")
+
+    @classmethod
+    def issue(cls, *, user: User, name: str) -> tuple["ApiToken", str]:
+        return cls._issue(name=name, user=user)
+
+    @classmethod
+    def authenticate(cls, key: str) -> "ApiToken | None":
+        """The live token with this key, of an active user; None otherwise."""
+        return cls._authenticate(key, user__is_active=True)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "pgtrigger",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "tsn.rest.FrenchForTheApi",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -278,14 +280,66 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- API ---------------------------------------------------------------------------------
+# REST under /api/, FHIR under /fhir/: see tsn/rest.py for what every endpoint shares.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tsn.authentication.PersonalTokenAuthentication",
+        "professionals.authentication.OrganizationTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["tsn.authentication.IsPerson"],
+    "DEFAULT_THROTTLE_CLASSES": ["tsn.rest.ScopedThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "tsn.rest.KeysetPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tsn.rest.exception_handler",
+    # No OPTIONS self-description (the OpenAPI schema is the description): 405.
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_SCHEMA_CLASS": "tsn.openapi.ApiSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "TSN API", "VERSION": "1.0.0"}
+# Requests a user (or token) may make on the throttled endpoints, per scope; beyond: 429
+# with Retry-After. "search": patient and directory searches, FHIR searches; "export":
+# whole-record exports (FHIR $everything) and document downloads.
+TSN_API_THROTTLE_RATES = {
+    "search": env_str("TSN_API_SEARCH_RATE", "120/min"),
+    "export": env_str("TSN_API_EXPORT_RATE", "30/hour"),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TSN — API de coordination des parcours",
+    "DESCRIPTION": (
+        "REST API of the territory's coordination platform. Authenticate with a personal "
+        "token (`Authorization: Bearer tsnp_…`, created on the *Jetons d'API* page or with "
+        "`manage.py issue_api_token`), an organisation token (`tsno_…`, machines) or a "
+        'browser session. Every error is `{"errors": [{code, field, message_fr, '
+        "message_en}]}`. Throttled endpoints answer 429 with Retry-After beyond their "
+        "quota (search: TSN_API_SEARCH_RATE, default 120/min; export: TSN_API_EXPORT_RATE, "
+        "default 30/hour). The FHIR R4 read API is under /fhir/ (CapabilityStatement at "
+        "/fhir/metadata)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    # Choice sets sharing a field name ("status", "kind") get a name each.
+    "ENUM_NAME_OVERRIDES": {
+        "PathwayStatusEnum": "pathways.models.Pathway.Status",
+        "StepStatusEnum": "pathways.models.Step.Status",
+        "ReferralStatusEnum": "pathways.models.Referral.Status",
+        "AlertStatusEnum": "pathways.models.Alert.Status",
+        "AlertKindEnum": "pathways.models.Alert.Kind",
+        "GoalStatusEnum": "pathways.models.CarePlanVersion.GoalStatus",
+        "ActionKindEnum": "pathways.models.CarePlanVersion.ActionKind",
+        "OrganizationKindEnum": "professionals.models.Organization.Kind",
+        "ProfessionEnum": "professionals.models.Professional.Profession",
+    },
+}
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {

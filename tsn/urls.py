@@ -14,12 +14,18 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("audit/", views.audit_search, name="audit_search"),
+    path("compte/jetons/", views.api_tokens, name="api_tokens"),
+    path("compte/jetons/<id:pk>/revoquer/", views.api_token_revoke, name="api_token_revoke"),
     # Public: the login page offers the language switch too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("comptes/", include("allauth.urls")),
     path("patients/", include("patients.urls")),
     # Pathways' pages live under patients/<id>/ too, and the coordinator's under /coordination/.
     path("", include("pathways.urls")),
+    # After pathways' routes: its /api/observations/ and /api/inbound/hl7v2/ come first,
+    # then the REST API (which ends with a JSON 404 for any other /api/ address).
+    path("api/", include("tsn.api_urls")),
+    path("fhir/", include("pathways.fhir.urls")),
     path("annuaire/", include("professionals.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,12 +3,18 @@
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from pathways.caseload import assigned_open_steps, coordinator_caseload
 from pathways.indicators import territory_indicators
@@ -20,7 +26,7 @@ from tsn.accounts import count_active_users_by_role
 from tsn.audit import record_access
 from tsn.audit_search import AuditSearchForm, page_before
 from tsn.keyset import parse_cursor
-from tsn.models import AuditEvent, Territory, User
+from tsn.models import ApiToken, AuditEvent, Territory, User
 from tsn.periods import in_effect_on
 
 
@@ -171,3 +177,35 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         "tsn/audit_search.html",
         {"form": form, "events": events, "next_cursor": next_cursor, "query": query.urlencode()},
     )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Usage"),
+        max_length=100,
+        help_text=gettext_lazy(
+            "Par exemple « Logiciel du cabinet » : pour le reconnaître dans la liste."
+        ),
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+
+@never_cache
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's personal API tokens: create one (its key shown once, on this answer
+    only), see when each was last used, revoke one."""
+    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    key = None
+    if form.is_valid():
+        _token, key = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+        form = ApiTokenForm()
+    tokens = request.user.api_tokens.order_by("revoked_at", "-created_at")
+    return render(request, "tsn/api_tokens.html", {"form": form, "key": key, "tokens": tokens})
+
+
+@require_POST
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    token.revoke()
+    messages.success(request, _("Le jeton « %(name)s » est révoqué.") % {"name": token.name})
+    return redirect("api_tokens")

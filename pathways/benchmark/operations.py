@@ -112,6 +112,21 @@ def _timeline_operations(clients: dict[str, Client], gp) -> list[Operation]:
                 clients["gp"], reverse("floor_timeline_deep_page", args=[patient.pk]), cursor
             ),
         ),
+        # The same pages through the REST API (JSON, the GP's session), beside the same floors.
+        Operation(
+            name="api.timeline.first_page",
+            size=f"{events:,} events, 50 shown",
+            run=_get(clients["gp"], reverse("api:timeline", args=[patient.pk])),
+            floor=_get(clients["gp"], reverse("floor_timeline_first_page", args=[patient.pk])),
+        ),
+        Operation(
+            name="api.timeline.deep_page",
+            size=f"{events:,} events, 50 after the {deep:,}th",
+            run=_get_query(clients["gp"], reverse("api:timeline", args=[patient.pk]), cursor),
+            floor=_get_htmx(
+                clients["gp"], reverse("floor_timeline_deep_page", args=[patient.pk]), cursor
+            ),
+        ),
     ]
 
 

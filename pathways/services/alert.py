@@ -24,10 +24,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from pathways.access import visible_alerts
 from pathways.models import Alert, Notification, Pathway
-from patients.access import visible_patients
-from patients.models import BreakGlassAccess, Patient
-from tsn.audit import client_ip
+from patients.models import BreakGlassAccess
+from tsn.audit import audit_event
 from tsn.celery import enqueue_on_commit
 from tsn.models import AuditEvent
 
@@ -178,23 +178,17 @@ def alert_break_glass(*, access: BreakGlassAccess) -> list[int]:
 def _visible(request: HttpRequest, alert_ids: Iterable[int]):
     alerts = Alert.objects.filter(pk__in=list(alert_ids))
     patient_ids = set(alerts.values_list("patient_id", flat=True))
-    patients = visible_patients(
-        Patient.objects.filter(pk__in=patient_ids), request.user, only=patient_ids
-    )
-    return alerts.filter(patient__in=patients)
+    return visible_alerts(request.user, alerts, only=patient_ids)
 
 
 def _audit(request: HttpRequest, changed: list[tuple[int, int]]) -> None:
-    user = request.user
     AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=user,
-            actor_role=user.role,
+        audit_event(
+            request=request,
             patient_id=patient_id,
             action=AuditEvent.Action.UPDATE,
             object_type="alert",
-            object_id=str(pk),
-            client_ip=client_ip(request),
+            object_id=pk,
         )
         for pk, patient_id in changed
     )

@@ -11,18 +11,20 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pathways.access import can_validate_care_plan
-from pathways.models import CarePlan, CarePlanVersion
+from pathways.models import CarePlan, CarePlanVersion, Pathway
 from pathways.services.pathway import complete_care_plan_validation_steps
-from patients.models import Patient, TimelineEvent
+from patients.models import CareTeamMember, Patient, TimelineEvent
 from patients.services import add_timeline_event
 from professionals.models import Professional
 from tsn.audit import record_access
 from tsn.models import AuditEvent
+from tsn.periods import in_effect_on
 
 Version = CarePlanVersion
 
@@ -48,6 +50,18 @@ class StaleCarePlan(Exception):
     def __init__(self, current: CarePlanVersion) -> None:
         super().__init__(f"care plan saved since: version {current.number}")
         self.current = current
+
+
+def care_plan_people(patient: Patient) -> QuerySet[Professional]:
+    """Who may own an action or be the referent: the active care team and the
+    coordinators following the patient's open pathways."""
+    team = CareTeamMember.objects.filter(in_effect_on(timezone.localdate())).filter(patient=patient)
+    following = Pathway.objects.filter(
+        patient=patient, status__in=[Pathway.Status.PROPOSED, Pathway.Status.ACTIVE]
+    )
+    return Professional.objects.filter(
+        Q(pk__in=team.values("professional_id")) | Q(pk__in=following.values("referent_id"))
+    ).order_by("last_name", "first_name")
 
 
 def changed_sections(before: CarePlanVersion | None, after: CarePlanVersion) -> list[str]:

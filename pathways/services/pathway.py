@@ -201,9 +201,9 @@ def change_pathway_status(
     completion needs every required step done or skipped; exit needs a reason."""
     if not pathway.may_become(to):
         raise ValidationError(
-            _("Un parcours « %(from)s » ne peut pas passer à « %(to)s ».")
-            % {"from": pathway.get_status_display(), "to": Status(to).label},
+            _("Un parcours « %(from)s » ne peut pas passer à « %(to)s »."),
             code="not_allowed",
+            params={"from": Status(pathway.status).label, "to": Status(to).label},
         )
     if to == Status.ACTIVE and pathway.status == Status.PROPOSED:
         if informed and not information_given(pathway.patient):
@@ -285,22 +285,23 @@ def _blocked_by(step: Step) -> Step | None:
 def _check_step_may_move(step: Step, to: str) -> None:
     if step.pathway.status != Status.ACTIVE:
         raise ValidationError(
-            _("Les étapes d'un parcours « %(status)s » ne peuvent pas être modifiées.")
-            % {"status": step.pathway.get_status_display()},
+            _("Les étapes d'un parcours « %(status)s » ne peuvent pas être modifiées."),
             code="pathway_not_active",
+            params={"status": Status(step.pathway.status).label},
         )
     if to != StepStatus.SCHEDULED and not step.may_become(to):
         raise ValidationError(
-            _("Cette étape est déjà « %(status)s ».") % {"status": step.get_status_display()},
+            _("Cette étape est déjà « %(status)s »."),
             code="not_allowed",
+            params={"status": StepStatus(step.status).label},
         )
     if to in (StepStatus.SCHEDULED, StepStatus.DONE):
         blocker = _blocked_by(step)
         if blocker is not None:
             raise ValidationError(
-                _("Cette étape attend l'étape « %(name)s ».")
-                % {"name": blocker.template_step.name},
+                _("Cette étape attend l'étape « %(name)s »."),
                 code="blocked",
+                params={"name": blocker.template_step.name},
             )
 
 
@@ -325,8 +326,9 @@ def schedule_step(
     """Give the step an appointment (date, place or video link, professional)."""
     if step.status not in Step.OPEN_STATUSES:
         raise ValidationError(
-            _("Cette étape est déjà « %(status)s ».") % {"status": step.get_status_display()},
+            _("Cette étape est déjà « %(status)s »."),
             code="not_allowed",
+            params={"status": StepStatus(step.status).label},
         )
     _check_step_may_move(step, StepStatus.SCHEDULED)
     assignee = assignee or step.assignee
@@ -360,8 +362,9 @@ def assign_step(*, request: HttpRequest, step: Step, assignee: Professional | No
     """Change who is responsible for an open step (no change of status)."""
     if step.status not in Step.OPEN_STATUSES:
         raise ValidationError(
-            _("Cette étape est déjà « %(status)s ».") % {"status": step.get_status_display()},
+            _("Cette étape est déjà « %(status)s »."),
             code="not_allowed",
+            params={"status": StepStatus(step.status).label},
         )
     _claim(step, assignee=assignee)
     step.assignee = assignee

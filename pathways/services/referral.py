@@ -105,9 +105,9 @@ def _move(*, request: HttpRequest, referral: Referral, to: str, **changes: objec
     """Apply the move if the referral may make it and still has the status the user saw."""
     if not referral.may_become(to):
         raise ValidationError(
-            _("Une demande « %(from)s » ne peut pas passer à « %(to)s ».")
-            % {"from": referral.get_status_display(), "to": Status(to).label},
+            _("Une demande « %(from)s » ne peut pas passer à « %(to)s »."),
             code="not_allowed",
+            params={"from": Status(referral.status).label, "to": Status(to).label},
         )
     changes = {"status": to, "updated_at": timezone.now(), **changes}
     claimed = Referral.objects.filter(pk=referral.pk, status=referral.status).update(**changes)

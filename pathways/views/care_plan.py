@@ -4,7 +4,6 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,11 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from pathways.access import can_validate_care_plan
-from pathways.models import CarePlan, CarePlanVersion, Pathway
+from pathways.models import CarePlan, CarePlanVersion
 from pathways.pdf import render_pdf
 from pathways.services.care_plan import (
     CarePlanContent,
     StaleCarePlan,
+    care_plan_people,
     changed_sections,
     save_care_plan,
     validate_care_plan,
@@ -128,18 +128,6 @@ class ActionForm(forms.Form):
 
 GoalFormSet = forms.formset_factory(GoalForm, extra=2, can_delete=True, max_num=50)
 ActionFormSet = forms.formset_factory(ActionForm, extra=2, can_delete=True, max_num=50)
-
-
-def _people(patient: Patient):
-    """Who may own an action or be the referent: the active care team and the
-    coordinators following the patient's open pathways."""
-    team = CareTeamMember.objects.filter(in_effect_on(timezone.localdate())).filter(patient=patient)
-    following = Pathway.objects.filter(
-        patient=patient, status__in=[Pathway.Status.PROPOSED, Pathway.Status.ACTIVE]
-    )
-    return Professional.objects.filter(
-        Q(pk__in=team.values("professional_id")) | Q(pk__in=following.values("referent_id"))
-    ).order_by("last_name", "first_name")
 
 
 def _versions(patient: Patient) -> list[CarePlanVersion]:
@@ -291,7 +279,7 @@ def care_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Write the next version. A version saved by someone else meanwhile is not
     overwritten: the form comes back (409) with what changed."""
     patient = get_patient_for(request, pk, write=True, object_type="care_plan")
-    people = _people(patient)
+    people = care_plan_people(patient)
     versions = _versions(patient)
     current = versions[0] if versions else None
     stale = None

@@ -7,15 +7,9 @@ request that reaches the access check leaves exactly one audit event with the ma
 outcome. A meta-test fails when a patient-scoped route is missing from the table.
 """
 
-import datetime
-
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import URLPattern, get_resolver, reverse
-from django.utils import timezone
 
-from pathways.models import CarePlan, Step, StepTemplate, TeleExpertiseRequest
-from patients.models import Document, TimelineEvent
 from tests.patients.test_access import MAY_WRITE, SEES_THE_PATIENT
 from tsn.models import AuditEvent
 
@@ -98,58 +92,6 @@ def outcome_of(response) -> str:
     if response.status_code == 302 and "/comptes/login/" in response.url:
         return LOGIN
     return {403: FORBID, 404: HIDE}.get(response.status_code, ALLOW)
-
-
-@pytest.fixture
-def objects(world, settings, tmp_path):
-    """One object of each kind the routes point at, all of the world's patient."""
-    settings.MEDIA_ROOT = tmp_path
-    patient = world.patient
-    event = TimelineEvent.objects.create(
-        patient=patient, occurred_at=timezone.now(), kind="note", title="Appel de la fille"
-    )
-    document_event = TimelineEvent.objects.create(
-        patient=patient, occurred_at=timezone.now(), kind="document", title="Compte rendu"
-    )
-    document = Document(
-        patient=patient,
-        event=document_event,
-        original_name="cr.pdf",
-        content_type="application/pdf",
-        size=9,
-        uploaded_by=world.users["team_member"],
-    )
-    document.file.save("matrix.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
-    objection = patient.consents.get(kind="professional_objection")
-    pathway = patient.pathways.get()
-    step_template = StepTemplate.objects.create(
-        template=pathway.template,
-        order=1,
-        name="Visite infirmière",
-        responsible_profession="nurse",
-        deadline_days=2,
-    )
-    step = Step.objects.create(pathway=pathway, template_step=step_template)
-    care_plan = CarePlan.objects.create(patient=patient, current_version=1)
-    care_plan.versions.create(number=1, author=world.users["team_member"])
-    return {
-        "pathway_pk": pathway.pk,
-        "step_pk": step.pk,
-        "number": 1,
-        "event_pk": event.pk,
-        "document_pk": document.pk,
-        "member_pk": patient.care_team.get(role="gp").pk,
-        "consent_pk": objection.pk,
-        # A referral still awaiting the service's answer, a question not yet answered.
-        "referral_pk": patient.referrals.get(status="sent").pk,
-        "request_pk": TeleExpertiseRequest.objects.create(
-            patient=patient,
-            requester=patient.gp,
-            expert=world.users["outsider"].professional,
-            question="Faut-il adapter le traitement diurétique ?",
-            answer_by=timezone.now() + datetime.timedelta(days=7),
-        ).pk,
-    }
 
 
 def route_url(name: str, pk: int, objects: dict) -> str:

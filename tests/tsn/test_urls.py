@@ -46,13 +46,47 @@ def _is_public(view) -> bool:
     return getattr(view, "login_required", True) is False
 
 
+# The REST and FHIR APIs authenticate each request themselves (token or session, DRF):
+# exempt from the login redirect, they answer 401. These need no credential at all: the
+# OpenAPI schema and its docs, FHIR's CapabilityStatement, and the JSON 404s.
+PUBLIC_API_VIEWS = {
+    "SpectacularAPIView",
+    "SpectacularSwaggerSplitView",
+    "no_such_endpoint",  # /api/<anything else>: 404
+    "Metadata",  # /fhir/metadata
+    "Unknown",  # /fhir/<anything else>: 404 OperationOutcome
+}
+API_PREFIXES = ("api/", "fhir/")
+
+
+def _is_api(route: str, view) -> bool:
+    return route.startswith(API_PREFIXES) and hasattr(view, "cls")
+
+
 def test_only_listed_routes_are_public():
     public = {
         pattern.name or route
         for route, pattern in _routes(get_resolver())
-        if _is_public(pattern.callback) and not route.startswith("admin/")
+        if _is_public(pattern.callback)
+        and not route.startswith("admin/")
+        and not _is_api(route, pattern.callback)
     }
     assert public == PUBLIC_ROUTES
+
+
+def test_api_routes_need_a_credential_unless_listed():
+    from rest_framework.permissions import AllowAny
+
+    anonymous_allowed = {
+        pattern.callback.cls.__name__
+        for route, pattern in _routes(get_resolver())
+        if _is_api(route, pattern.callback)
+        for permission in pattern.callback.initkwargs.get(
+            "permission_classes", pattern.callback.cls.permission_classes
+        )
+        if permission is AllowAny
+    }
+    assert anonymous_allowed == PUBLIC_API_VIEWS
 
 
 def test_admin_pages_need_staff(client, make_user):
