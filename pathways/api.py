@@ -1,13 +1,15 @@
 """POST /api/observations/: remote-monitoring measurements sent by an organisation's
-machine (`Authorization: Bearer <key>`) or by a professional's browser session.
+machine (`Authorization: Bearer tsno_…`), a professional's software (personal token) or
+browser session.
 
 The body is one measurement or a list of them (at most `MAX_ITEMS`):
 `{"patient": <id>, "kind": "weight", "value": 72.4, "unit": "kg",
 "measured_at": "2026-03-01T08:30:00+01:00", "device": "..."}`. Either every item is valid
 and stored, or none is: a 400 lists each item's errors, in French and in English. A
 patient one may not send data about, and a patient that does not exist, get the same
-404. Token requests are exempt from CSRF (no cookie is involved); session requests are
-checked as any form post. Whatever the input, the answer is JSON, never a 500.
+404. Session requests are checked for CSRF (DRF's SessionAuthentication). Whatever the
+input, the answer is JSON, never a 500. Each error carries `index` (the item) besides the
+API's usual `code`, `field`, `message_fr`, `message_en` (tsn/rest.py).
 """
 
 import datetime
@@ -16,11 +18,14 @@ from decimal import Decimal
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.http import HttpRequest, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from pathways.services.monitoring import receive_observations
 from patients.access import (
@@ -29,57 +34,19 @@ from patients.access import (
     get_patients_for_token,
     get_patients_for_writing,
 )
+from patients.models import Observation
 from patients.services import InvalidObservations, ObservationInput, validate_observation
-from professionals.models import OrganizationToken
+from professionals.authentication import IsPersonOrMachine, machine_token
+from tsn.rest import ErrorSerializer, bilingual, entry
 
 MAX_ITEMS = 500
 # A PostgreSQL bigint: a larger id cannot exist (and must not reach the database).
 MAX_ID = 2**63 - 1
 FIELDS = ("patient", "kind", "value", "unit", "measured_at", "device")
 
-# The French message of each error (a gettext string, French being the source language)
-# and its English twin, with the same %(name)s parameters. The service's own errors
-# (kind, unit, value, measured_at, device) bring their French message; their English
-# one is here.
-ENGLISH = {
-    "unknown_kind": "Field 'kind': unknown measurement '%(kind)s' (accepted: %(kinds)s).",
-    "unit_not_accepted": (
-        "Field 'unit': unit '%(unit)s' is not accepted for '%(kind)s'"
-        " (accepted UCUM units: %(units)s)."
-    ),
-    "out_of_range": (
-        "Field 'value': outside the plausible range for '%(kind)s' (%(low)s to %(high)s %(unit)s)."
-    ),
-    "naive_datetime": (
-        "Field 'measured_at': the time zone offset is missing (e.g. 2026-03-01T08:30:00+01:00)."
-    ),
-    "future": "Field 'measured_at': the measurement time is in the future.",
-    "too_old": "Field 'measured_at': the measurement time is before the year 2000.",
-    "too_long": "Field 'device': at most %(max)s characters.",
-    "required": "Field '%(field)s': required.",
-    "not_patient_id": "Field 'patient': a patient id (a positive integer) is expected.",
-    "not_number": "Field '%(field)s': a number is expected.",
-    "not_string": "Field '%(field)s': a string is expected.",
-    "not_datetime": (
-        "Field 'measured_at': an ISO 8601 date and time is expected"
-        " (e.g. 2026-03-01T08:30:00+01:00)."
-    ),
-    "not_object": "Each measurement must be a JSON object.",
-    "malformed_json": "The request body is not valid JSON.",
-    "not_a_batch": "The body must be a measurement (a JSON object) or a list of them.",
-    "empty": "No measurement was sent.",
-    "too_many": "At most %(max)s measurements per request.",
-    "too_large": "The request body is too large.",
-    "unsupported_media_type": "The request body must be JSON (Content-Type: application/json).",
-    "method_not_allowed": "Only POST is allowed.",
-    "not_authenticated": (
-        "Authentication required: an organisation token (Authorization: Bearer) or a session."
-    ),
-    "invalid_token": "Invalid or revoked token.",
-    "csrf": "CSRF check failed: send the CSRF token with a session request.",
-    "not_found": "Field 'patient': patient not found.",
-    "read_only": "Field 'patient': you may not add data to this patient's record.",
-}
+# The message of each error of the request's shape, in French (the source language; the
+# English comes from the catalogue). The service's own errors (kind, unit, value,
+# measured_at, device) bring theirs.
 FRENCH = {
     "required": _("Champ « %(field)s » : obligatoire."),
     "not_patient_id": _(
@@ -100,12 +67,6 @@ FRENCH = {
     "unsupported_media_type": _(
         "Le corps de la requête doit être en JSON (Content-Type: application/json)."
     ),
-    "method_not_allowed": _("Seule la méthode POST est acceptée."),
-    "not_authenticated": _(
-        "Authentification requise : jeton d'organisation (Authorization: Bearer) ou session."
-    ),
-    "invalid_token": _("Jeton invalide ou révoqué."),
-    "csrf": _("Vérification CSRF échouée : joignez le jeton CSRF à une requête de session."),
     "not_found": _("Champ « patient » : patient introuvable."),
     "read_only": _(
         "Champ « patient » : vous ne pouvez pas ajouter de données au dossier de ce patient."
@@ -118,40 +79,17 @@ def _error(code: str, **params: object) -> ValidationError:
 
 
 def _entry(index: int | None, field: str | None, error: ValidationError) -> dict:
-    params = error.params or {}
-    with translation.override("fr"):
-        french = str(error.message) % params if params else str(error.message)
-    return {
-        "index": index,
-        "field": field,
-        "message_fr": french,
-        "message_en": ENGLISH[error.code] % params if params else ENGLISH[error.code],
-    }
+    return {"index": index} | entry(
+        error.code, *bilingual(error.message, error.params), field=field
+    )
 
 
-def _errors(status: int, entries: list[dict], **headers: str) -> JsonResponse:
-    response = JsonResponse({"errors": entries}, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    return response
+def _errors(status: int, entries: list[dict]) -> Response:
+    return Response({"errors": entries}, status=status)
 
 
-def _fail(status: int, code: str, **params: object) -> JsonResponse:
-    extra = {"WWW-Authenticate": 'Bearer realm="tsn"'} if status == 401 else {}
-    return _errors(status, [_entry(None, None, _error(code, **params))], **extra)
-
-
-class _CsrfCheck(CsrfViewMiddleware):
-    """The CSRF middleware's check, on demand: tells the reason instead of rendering a page."""
-
-    def _reject(self, request: HttpRequest, reason: str) -> str:
-        return reason
-
-
-def _csrf_fails(request: HttpRequest) -> bool:
-    check = _CsrfCheck(lambda request: None)
-    check.process_request(request)
-    return check.process_view(request, None, (), {}) is not None
+def _fail(status: int, code: str, **params: object) -> Response:
+    return _errors(status, [_entry(None, None, _error(code, **params))])
 
 
 def _reject_constant(name: str) -> None:
@@ -198,40 +136,60 @@ def _parse_item(item: object) -> tuple[ObservationInput | None, dict[str, Valida
     )
 
 
-def _authenticate(request: HttpRequest) -> tuple[OrganizationToken | None, JsonResponse | None]:
-    """The organisation's token, or None for a session; or the response refusing both."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _space, key = header.partition(" ")
-        token = (
-            OrganizationToken.authenticate(key.strip())
-            if scheme.lower() == "bearer" and key.strip()
-            else None
-        )
-        if token is None:
-            return None, _fail(401, "invalid_token")
-        return token, None
-    if not request.user.is_authenticated:
-        return None, _fail(401, "not_authenticated")
-    if _csrf_fails(request):
-        return None, _fail(403, "csrf")
-    return None, None
+class ObservationItemSerializer(serializers.Serializer):
+    """One measurement (the documentation of the body; the view reads it itself, to keep
+    exact decimals and to report every item's errors at once)."""
+
+    patient = serializers.IntegerField(min_value=1)
+    kind = serializers.ChoiceField(choices=Observation.Kind.choices)
+    value = serializers.DecimalField(max_digits=12, decimal_places=3)
+    unit = serializers.CharField(help_text="UCUM : kg, g, [lb_av], mm[Hg], /min, %, mmol/L…")
+    measured_at = serializers.DateTimeField(help_text="Avec son fuseau horaire.")
+    device = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
-# Machines have no session (login_not_required) nor CSRF cookie (csrf_exempt); a session
-# request is checked for CSRF by _authenticate.
-@csrf_exempt
+class ReceivedItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    id = serializers.IntegerField()
+    threshold_crossed = serializers.BooleanField()
+
+
+class ReceivedSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField())
+    items = ReceivedItemSerializer(many=True)
+
+
+class JsonBody(BaseParser):
+    """The body is read by the view (exact decimals, every error at once): accept JSON,
+    refuse anything else with 415."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> None:
+        return None
+
+
+# Machines have no session: the API authenticates the request (token or session), so the
+# login redirect does not apply.
 @login_not_required
-def observations(request: HttpRequest) -> JsonResponse:
-    """Receive measurements; 201 with each one's id and whether it crossed a threshold."""
-    if request.method != "POST":
-        response = _fail(405, "method_not_allowed")
-        response["Allow"] = "POST"
-        return response
-    token, refusal = _authenticate(request)
-    if refusal is not None:
-        return refusal
-    if request.content_type != "application/json":
+@extend_schema(
+    tags=["monitoring"],
+    request=PolymorphicProxySerializer(
+        component_name="ObservationBatch",
+        serializers=[ObservationItemSerializer, ObservationItemSerializer(many=True)],
+        resource_type_field_name=None,
+        many=False,
+    ),
+    responses={201: ReceivedSerializer, 413: ErrorSerializer},
+)
+@api_view(["POST"])
+@permission_classes([IsPersonOrMachine])
+@parser_classes([JsonBody])
+def observations(request: Request) -> Response:
+    """Receive measurements (one, or a list of up to 500); 201 with each one's id and
+    whether it crossed a threshold of the patient's pathways. All are stored or none."""
+    token = machine_token(request)
+    if request.content_type.split(";")[0].strip() != "application/json":
         return _fail(415, "unsupported_media_type")
     try:
         body = json.loads(request.body, parse_float=Decimal, parse_constant=_reject_constant)
@@ -250,20 +208,17 @@ def observations(request: HttpRequest) -> JsonResponse:
     # Every item's errors at once: first its shape, then its values (the service's checks).
     parsed: list[ObservationInput] = []
     entries = []
-    with translation.override("fr"):
-        now = timezone.now()
-        for index, item in enumerate(items):
-            observation, shape_errors = _parse_item(item)
-            if observation is not None:
-                try:
-                    validate_observation(observation, now=now)
-                except ValidationError as error:
-                    shape_errors = {field: found[0] for field, found in error.error_dict.items()}
-                else:
-                    parsed.append(observation)
-            entries += [
-                _entry(index, field or None, error) for field, error in shape_errors.items()
-            ]
+    now = timezone.now()
+    for index, item in enumerate(items):
+        observation, shape_errors = _parse_item(item)
+        if observation is not None:
+            try:
+                validate_observation(observation, now=now)
+            except ValidationError as error:
+                shape_errors = {field: found[0] for field, found in error.error_dict.items()}
+            else:
+                parsed.append(observation)
+        entries += [_entry(index, field or None, error) for field, error in shape_errors.items()]
     if entries:
         return _errors(400, entries)
 
@@ -279,8 +234,7 @@ def observations(request: HttpRequest) -> JsonResponse:
         return _refuse(403, "read_only", parsed, refused.pks)
 
     try:
-        with translation.override("fr"):
-            received = receive_observations(request=request, observations=parsed, token=token)
+        received = receive_observations(request=request, observations=parsed, token=token)
     except InvalidObservations as invalid:
         return _errors(
             400,
@@ -290,7 +244,7 @@ def observations(request: HttpRequest) -> JsonResponse:
                 for field, found in fields.items()
             ],
         )
-    return JsonResponse(
+    return Response(
         {
             "ids": [observation.pk for observation, _crossed in received],
             "items": [
@@ -302,7 +256,7 @@ def observations(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _refuse(status: int, code: str, parsed: list[ObservationInput], pks: list[int]) -> JsonResponse:
+def _refuse(status: int, code: str, parsed: list[ObservationInput], pks: list[int]) -> Response:
     """The items about the refused patients; the same answer whether a patient does not
     exist or may not be reached."""
     refused = set(pks)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext as _
 
 from patients.models import (
@@ -454,9 +455,15 @@ class InvalidObservations(ValidationError):
         self.by_index = by_index
 
 
-def _kind_label(kind: str) -> str:
-    label = str(Kind(kind).label)
-    return label[:1].lower() + label[1:]
+def _lower_first(label: object) -> str:
+    text = str(label)
+    return text[:1].lower() + text[1:]
+
+
+def _kind_label(kind: str) -> Promise:
+    """The measurement's label in lower case, in the language it is shown in (lazily: the
+    API gives each error in French and in English)."""
+    return lazy(_lower_first, str)(Kind(kind).label)
 
 
 def _canonical_value(item: ObservationInput, factor: float) -> Decimal | None:

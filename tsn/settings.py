@@ -338,6 +338,8 @@ SPECTACULAR_SETTINGS = {
         "ActionKindEnum": "pathways.models.CarePlanVersion.ActionKind",
         "OrganizationKindEnum": "professionals.models.Organization.Kind",
         "ProfessionEnum": "professionals.models.Professional.Profession",
+        "ObservationKindEnum": "patients.models.Observation.Kind",
+        "TimelineEventKindEnum": "patients.models.TimelineEvent.Kind",
     },
 }
 

@@ -22,13 +22,12 @@ from tests.pathways.test_fhir import (
     record_fixture,  # noqa: F401 (the `record` fixture)
     token_of,
 )
+from tests.patients.test_access import SEES_THE_PATIENT
 from tsn.models import AuditEvent
 
-NO_ACCESS = ["outsider", "ars_analyst", "administrator", "objected_professional",
-             "coordinator_not_following", "ended_member", "another_patient",
-             "break_glass_expired", "expired_caregiver"]  # fmt: skip
-ACCESS = ["team_member", "read_only_member", "coordinator_following", "service_referral_accepted",
-          "the_patient", "authorised_caregiver", "break_glass_active"]  # fmt: skip
+# Every persona of the policy table (anonymous: 401, tested with the errors).
+NO_ACCESS = [p for p, sees in SEES_THE_PATIENT.items() if not sees and p != "anonymous"]
+ACCESS = [p for p, sees in SEES_THE_PATIENT.items() if sees]
 PATIENT_SCOPED = ["CareTeam", "CarePlan", "Goal", "Task", "Encounter", "Communication",
                   "Observation"]  # fmt: skip
 

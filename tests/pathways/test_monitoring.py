@@ -148,7 +148,7 @@ NOW_PLUS_10_MIN = "future"
     [
         ("kind", {"kind": "temperature"}, "mesure « temperature » inconnue", "unknown"),
         ("unit", {"unit": "lb"}, "l'unité « lb » n'est pas acceptée", "not accepted"),
-        ("unit", {"kind": "spo2", "unit": "kg", "value": 95}, "« saturation", "'spo2'"),
+        ("unit", {"kind": "spo2", "unit": "kg", "value": 95}, "« saturation", "“oxygen sat"),
         ("value", {"value": 900}, "hors des limites plausibles", "plausible range"),
         ("value", {"kind": "spo2", "unit": "%", "value": 40}, "de 50 à 100 %", "50 to 100"),
         ("value", {"value": 0}, "hors des limites", "plausible"),
@@ -159,8 +159,8 @@ NOW_PLUS_10_MIN = "future"
         ("measured_at", {"at": NOW_PLUS_10_MIN}, "dans le futur", "in the future"),
         ("measured_at", {"at": "1999-12-31T23:00:00+00:00"}, "antérieure à l'an 2000", "2000"),
         ("measured_at", {"at": "hier matin"}, "ISO 8601", "ISO 8601"),
-        ("patient", {"patient": "12"}, "identifiant de patient", "patient id"),
-        ("patient", {"patient": 10**30}, "identifiant de patient", "patient id"),
+        ("patient", {"patient": "12"}, "identifiant de patient", "patient identifier"),
+        ("patient", {"patient": 10**30}, "identifiant de patient", "patient identifier"),
         ("device", {"device": "x" * 101}, "100 caractères au plus", "100 characters"),
         ("device", {"device": 12}, "chaîne de caractères", "a string"),
     ],
@@ -180,7 +180,9 @@ def test_an_invalid_field_is_a_400_naming_it_in_french_and_english(
     [error] = response.json()["errors"]
     assert (error["index"], error["field"]) == (0, field)
     assert f"« {field} »" in error["message_fr"] and french in error["message_fr"]
-    assert f"'{field}'" in error["message_en"] and english in error["message_en"]
+    assert f"“{field}”" in error["message_en"] and english in error["message_en"]
+    # The English text is all English: the measurement's name too.
+    assert "poids" not in error["message_en"] and "saturation en" not in error["message_en"]
     assert not Observation.objects.exists()
     assert AuditEvent.objects.count() == audit_before
 
@@ -195,9 +197,10 @@ def test_a_missing_field_is_required(gp_session, world):
     assert response.json()["errors"] == [
         {
             "index": 0,
+            "code": "required",
             "field": "unit",
             "message_fr": "Champ « unit » : obligatoire.",
-            "message_en": "Field 'unit': required.",
+            "message_en": "Field “unit”: required.",
         }
     ]
 
@@ -342,9 +345,10 @@ def test_not_allowed_and_unknown_patients_get_the_same_404(client, world, token_
     assert body["errors"] == [
         {
             "index": 0,
+            "code": "not_found",
             "field": "patient",
             "message_fr": "Champ « patient » : patient introuvable.",
-            "message_en": "Field 'patient': patient not found.",
+            "message_en": "Field “patient”: patient not found.",
         }
     ]
     assert not Observation.objects.exists()

@@ -23,9 +23,6 @@ PUBLIC_ROUTES = {
     "set_language",
     "healthz",
     "calendar_feed",
-    # Remote-monitoring measurements: an organisation's machine signs with its token (the
-    # view answers 401 to a request with neither a token nor a session).
-    "api_observations",
     # The hospital feed (HL7 v2 ADT): the establishment's machine signs with its token
     # (401 without one; nothing is read or kept).
     "inbound_hl7v2",
