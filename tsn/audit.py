@@ -1,8 +1,14 @@
-"""The audit trail: every read and write of patient data leaves an `AuditEvent`."""
+"""The audit trail: every read and write of patient data leaves an `AuditEvent`; traces
+are kept `TSN_AUDIT_RETENTION_DAYS` and never changed."""
 
+import datetime
 import ipaddress
 
+import pgtrigger
+from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from tsn.models import AuditEvent
 
@@ -60,3 +66,22 @@ def record_access(**fields) -> AuditEvent:
     event = audit_event(**fields)
     event.save()
     return event
+
+
+def purge_audit_events(*, now: datetime.datetime | None = None, batch: int = 10_000) -> int:
+    """Delete the traces older than the retention period, oldest first, `batch` at a time
+    (short transactions on a table of millions of rows); the number deleted. The only
+    deletion the append-only table allows: its trigger is set aside for these statements
+    alone."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.TSN_AUDIT_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic(), pgtrigger.ignore("tsn.AuditEvent:audit_append_only"):
+            ids = list(
+                AuditEvent.objects.filter(occurred_at__lt=cutoff)
+                .order_by("occurred_at", "id")
+                .values_list("id", flat=True)[:batch]
+            )
+            if not ids:
+                return deleted
+            deleted += AuditEvent.objects.filter(pk__in=ids).delete()[0]

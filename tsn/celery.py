@@ -20,6 +20,10 @@ app.conf.beat_schedule = {
         "task": "tsn.tasks.clear_expired_sessions_task",
         "schedule": crontab(hour=3, minute=17),
     },
+    "purge-audit-events": {
+        "task": "tsn.tasks.purge_audit_events_task",
+        "schedule": crontab(hour=3, minute=47),
+    },
     # Notifications still pending (broker down, worker killed, retry due): every minute.
     "relay-notifications": {
         "task": "pathways.tasks.relay_notifications_task",
