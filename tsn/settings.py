@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tsn.limits.RequestSizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -178,6 +179,8 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Largest document accepted in a patient record (PDF, JPEG, PNG).
 TSN_DOCUMENT_MAX_BYTES = env_int("TSN_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+# The largest request body read at all (a document and its form): larger is a 413.
+TSN_MAX_REQUEST_BYTES = env_int("TSN_MAX_REQUEST_BYTES", TSN_DOCUMENT_MAX_BYTES + 1024 * 1024)
 # How long the audit trail is kept, in days; older traces are purged every night.
 TSN_AUDIT_RETENTION_DAYS = env_int("TSN_AUDIT_RETENTION_DAYS", 365)
 # STATIC_MANIFEST=1 once `collectstatic` has run (the Docker image); otherwise whitenoise
