@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pathways.models import Referral
-from professionals.models import Organization, PractitionerRole, Professional, SupportService
+from professionals.models import Organization, Professional, SupportService
 from tsn.models import AuditEvent, Commune
 
 NURSE = Professional.Profession.NURSE
@@ -26,40 +26,6 @@ def _km(a: Commune, b: Commune) -> float:
     dy = (b.latitude - a.latitude) * 111.2
     dx = (b.longitude - a.longitude) * 111.2 * math.cos(math.radians((a.latitude + b.latitude) / 2))
     return math.hypot(dx, dy)
-
-
-@pytest.fixture
-def places(commune) -> dict[str, Commune]:
-    """Lyon (the `commune` fixture), Villeurbanne next door, Vienne 27 km south."""
-    return {
-        "lyon": commune,
-        "villeurbanne": Commune.objects.create(
-            insee_code="69266", name="Villeurbanne", postcodes=["69100"],
-            latitude=45.7719, longitude=4.8902, population=150_000,
-        ),
-        "vienne": Commune.objects.create(
-            insee_code="38544", name="Vienne", postcodes=["38200"],
-            latitude=45.5255, longitude=4.8747, population=30_000,
-        ),
-    }  # fmt: skip
-
-
-@pytest.fixture
-def practising(make_professional):
-    def make(commune: Commune, profession=NURSE, **fields) -> Professional:
-        professional = make_professional(profession, with_user=False, **fields)
-        PractitionerRole.objects.create(
-            professional=professional,
-            site_name="Cabinet",
-            address="1 rue de la République",
-            postcode=commune.postcodes[0],
-            commune=commune,
-            phone="0478000000",
-            start=datetime.date(2020, 1, 1),
-        )
-        return professional
-
-    return make
 
 
 @pytest.fixture
