@@ -32,5 +32,9 @@ RUN pip install -c constraints.txt . \
 
 USER tsn
 EXPOSE 8000
+# The access log keeps the path, never the query string nor the referrer: searches by a
+# patient's name, birth date or NIR travel in query strings.
 CMD ["gunicorn", "tsn.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+     "--access-logfile", "-", \
+     "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(B)s %(M)sms \"%(a)s\"", \
+     "--forwarded-allow-ips", "*"]

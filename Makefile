@@ -7,9 +7,12 @@ DEMO_SCALE ?= 0.01
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install lint format stop messages lock clean bench
+.PHONY: demo test install lint format audit stop messages lock clean bench
 
 ## demo: install, migrate, seed the demo territory once, run web + Celery worker + beat
+# The demo accounts log in with their password (medecin@demo.tsn.test also with a TOTP code:
+# manage.py demo_totp); outside the demo every professional account needs a second factor.
+demo: export TSN_REQUIRE_MFA ?= 0
 demo: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --scale $(DEMO_SCALE)
@@ -39,6 +42,19 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## audit: security checks: bandit on our code (medium and high findings; ruff's S rules
+## catch the low ones), pip-audit on the locked dependencies (fails on a known vulnerability,
+## and on a package it could not check). pip-audit reads PyPI's per-version vulnerability
+## data: where the network does not serve it, it says so and audits nothing.
+PYPI_VULNERABILITY_DATA := https://pypi.org/pypi/pip/24.0/json
+audit: install
+	$(BIN)/bandit -c pyproject.toml --severity-level medium -r tsn patients pathways professionals
+	@if $(BIN)/python -c 'import urllib.request; urllib.request.urlopen("$(PYPI_VULNERABILITY_DATA)", timeout=15)' 2>/dev/null; then \
+		$(BIN)/pip-audit --requirement constraints.txt --no-deps --disable-pip --progress-spinner off --strict; \
+	else \
+		echo "pip-audit: NOT RUN, PyPI's vulnerability data ($(PYPI_VULNERABILITY_DATA)) is out of reach from this network"; \
+	fi
 
 ## stop: stop the embedded PostgreSQL server (it outlives the commands that start it)
 stop:

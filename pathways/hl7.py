@@ -16,6 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.fr import nir as stdnum_nir
@@ -549,7 +550,7 @@ def _birth_place(pid: Segment) -> str:
     for candidate in candidates:
         try:
             validate_insee_commune(candidate)
-        except Exception:  # noqa: S112 (not an INSEE code: look at the next one)
+        except ValidationError:  # not an INSEE code: look at the next one
             continue
         return candidate
     return ""

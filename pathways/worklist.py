@@ -163,7 +163,7 @@ def worklist_sql(filters: WorklistFilters) -> str:
         conditions.append("due < %(today)s")
     # Our own fragments only; every value is a parameter.
     return (
-        f"WITH caseload AS ({_CASELOAD_SQL}) "  # noqa: S608
+        f"WITH caseload AS ({_CASELOAD_SQL}) "  # noqa: S608 - our fragments  # nosec B608
         f"SELECT * FROM ({' UNION '.join(parts)}) items WHERE {' AND '.join(conditions)} "
         "ORDER BY severity DESC, due, kind, id LIMIT %(limit)s"
     )

@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+import uuid
 
 import pytest
 from django.conf import settings
@@ -22,6 +23,21 @@ def _fast_password_hashing(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,  # to check passwords hashed before the test (seed_demo)
     ]
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_not_required(settings):
+    """The personas log in with force_login; tests/tsn/test_mfa.py turns the requirement on."""
+    settings.TSN_REQUIRE_MFA = False
+
+
+@pytest.fixture
+def fresh_cache(settings):
+    """The configured cache (Redis in CI) under a key prefix of this test's own, so that the
+    login rate limits and used TOTP codes of other tests do not count."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -1,3 +1,7 @@
+from allauth.account.decorators import secure_admin_login
+from allauth.usersessions.adapter import get_adapter as usersessions_adapter
+from allauth.usersessions.admin import UserSessionAdmin as AllauthUserSessionAdmin
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -146,6 +150,8 @@ class AuditEventAdmin(admin.ModelAdmin):
 admin.site.site_header = _("Administration TSN")
 admin.site.site_title = _("Administration TSN")
 admin.site.index_title = _("Administration du territoire")
+# The administration's login is allauth's: the same throttling and second factor.
+admin.site.login = secure_admin_login(admin.site.login)
 
 
 @admin.register(ApiToken)
@@ -170,5 +176,27 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%(count)d jeton révoqué.", "%(count)d jetons révoqués.", count)
+            % {"count": count},
+        )
+
+
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(AllauthUserSessionAdmin):
+    """The open sessions of every account (from their login), which an administrator may
+    end (a lost device)."""
+
+    search_fields = ["user__email", "ip"]
+    actions = ["end"]
+
+    @admin.action(description=_("Terminer les sessions sélectionnées"))
+    def end(self, request: HttpRequest, queryset: QuerySet[UserSession]) -> None:
+        count = len(queryset)
+        usersessions_adapter().end_sessions(queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d session terminée.", "%(count)d sessions terminées.", count)
             % {"count": count},
         )

@@ -7,6 +7,6 @@ class TsnConfig(AppConfig):
     verbose_name = _("Plateforme et territoire")
 
     def ready(self) -> None:
-        from tsn import lookups
+        from tsn import checks, lookups, sessions  # noqa: F401 (checks and signals register)
 
         lookups.register()

@@ -6,6 +6,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tsn.settings")
 
@@ -14,6 +15,21 @@ logger = logging.getLogger(__name__)
 app = Celery("tsn")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _use_django_logging(loglevel: int | None = None, **_kwargs) -> None:
+    """The worker and beat log through settings.LOGGING (tsn/logging.py: the same lines,
+    patient data masked), not through the handlers Celery would install; `--loglevel`
+    still sets the level."""
+    from django.conf import settings
+
+    from tsn.logging import configure
+
+    configure(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
 
 app.conf.beat_schedule = {
     "clear-expired-sessions": {

@@ -41,7 +41,7 @@ def start(data_dir: Path) -> dict[str, str]:
     return {
         "NAME": "tsn",
         "USER": uri.username or "postgres",
-        "PASSWORD": "",
+        "PASSWORD": "",  # the embedded server trusts local connections  # nosec B105
         "HOST": socket_dir,
         "PORT": str(uri.port or ""),
     }

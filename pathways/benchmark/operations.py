@@ -154,7 +154,7 @@ def scan_floor() -> int:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*) FROM ({scan.STEP_OVERDUE}) AS c ({ALERT_COLUMNS}) "  # noqa: S608
+            f"SELECT count(*) FROM ({scan.STEP_OVERDUE}) AS c ({ALERT_COLUMNS}) "  # noqa: S608 - constants only  # nosec B608
             "WHERE NOT EXISTS (SELECT 1 FROM pathways_alert a WHERE a.dedupe_key = c.dedupe_key)",
             {
                 "message": "{step}",

@@ -5,6 +5,8 @@ import datetime
 from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import encrypt
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
@@ -29,11 +31,17 @@ class DemoAccount:
     last_name: str
     description: str
     is_admin: bool = False
+    # Logs in with a TOTP code after the password (DEMO_TOTP_SECRET).
+    has_totp: bool = False
 
     @property
     def email(self) -> str:
         return f"{self.key}@{DEMO_DOMAIN}"
 
+
+# The authenticator application's key of the demo accounts with a second factor: published
+# (README), as the demo password is. `manage.py demo_totp` prints its current code.
+DEMO_TOTP_SECRET = "TSNDEMOTOTPMEDECINDUBREUILCLAIRE"  # noqa: S105 # nosec B105 - public demo key
 
 # The patient account takes the name of the patient record it is linked to.
 DEMO_ACCOUNTS = (
@@ -49,7 +57,9 @@ DEMO_ACCOUNTS = (
         Role.PROFESSIONAL,
         "Claire",
         "Dubreuil",
-        "médecin généraliste, médecin traitant de nombreux patients",
+        "médecin généraliste, médecin traitant de nombreux patients (double "
+        "authentification : manage.py demo_totp)",
+        has_totp=True,
     ),
     DemoAccount(
         "infirmiere",
@@ -104,7 +114,7 @@ def delete_demo_accounts() -> None:
             unreferenced = unreferenced.exclude(Exists(referring))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {connection.ops.quote_name(User._meta.db_table)} WHERE id = ANY(%s)",  # noqa: S608 - a table name
+            f"DELETE FROM {connection.ops.quote_name(User._meta.db_table)} WHERE id = ANY(%s)",  # noqa: S608 - a table name  # nosec B608
             [list(unreferenced.values_list("pk", flat=True))],
         )
     accounts.delete()
@@ -128,6 +138,13 @@ def create_demo_accounts() -> dict[str, int]:
     User.objects.bulk_create(users)
     EmailAddress.objects.bulk_create(
         EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users
+    )
+    Authenticator.objects.bulk_create(
+        Authenticator(
+            user=user, type=Authenticator.Type.TOTP, data={"secret": encrypt(DEMO_TOTP_SECRET)}
+        )
+        for account, user in zip(DEMO_ACCOUNTS, users, strict=True)
+        if account.has_totp
     )
     return {account.key: user.pk for account, user in zip(DEMO_ACCOUNTS, users, strict=True)}
 

@@ -33,7 +33,7 @@ class Context:
 
     def __post_init__(self) -> None:
         # Demo data, not secrets: a seeded, reproducible generator is the point.
-        self.rng = random.Random(self.seed)  # noqa: S311
+        self.rng = random.Random(self.seed)  # noqa: S311 - demo data  # nosec B311
         self.fake = Faker("fr_FR")
         self.fake.seed_instance(self.seed)
         self.tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)

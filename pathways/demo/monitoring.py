@@ -113,7 +113,7 @@ def _build_monitoring(
     ctx: Context, directory: Directory, population: Population, demo_users: dict[str, int]
 ) -> None:
     # Its own generator: the other phases draw the same numbers with or without this one.
-    rng = random.Random(f"{ctx.seed}:monitoring")  # noqa: S311 (demo data, not secrets)
+    rng = random.Random(f"{ctx.seed}:monitoring")  # noqa: S311 (demo data, not secrets)  # nosec B311
     gp, coordinator = directory.demo["medecin"], directory.demo["coordination"]
     plans = _followed(population, gp, coordinator)
     rows: list[tuple] = []

@@ -73,7 +73,7 @@ SELECT pp.cur,
                OR m."end" >= CASE pp.cur WHEN 1 THEN %(d2)s::date ELSE %(d1)s::date END)
  ) AS team
  GROUP BY pp.cur
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # New inclusions (followed pathways enrolled in the period), by template, origin, sector,
 # commune, and age band x sex (age at enrolment).
@@ -97,7 +97,7 @@ SELECT {_CUR_D.format("s.enrolled_on")} AS cur,
  GROUP BY GROUPING SETS (
        (1), (1, s.code), (1, s.origin), (1, coalesce(c.sector, '')),
        (1, c.insee_code, c.name), (1, a.band, p.sex))
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # Professionals and organisations active: authors, and their organisations, of the
 # timeline entries of the followed patients during the period.
@@ -118,7 +118,7 @@ SELECT cur, count(DISTINCT author_id) AS professionals,
        count(DISTINCT organization_id) AS organizations
   FROM actors
  GROUP BY cur
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # Steps of the scoped pathways due in the period (done on time or not; skipped ones
 # left out), and the delay from enrolment to each step done in the period, per step of
@@ -133,7 +133,7 @@ SELECT {_CUR_D.format("st.due_on")} AS cur,
   JOIN scoped s ON s.id = st.pathway_id
  WHERE st.due_on >= %(d0)s AND st.due_on < %(d2)s AND st.status <> 'skipped'
  GROUP BY 1
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 STEP_DELAYS = f"""
 WITH {_SCOPED}
@@ -149,7 +149,7 @@ SELECT {_CUR_T.format("st.done_at")} AS cur, s.code, tst.name,
        SELECT (st.done_at AT TIME ZONE %(tz)s)::date - s.enrolled_on AS days) d
  WHERE st.status = 'done' AND st.done_at >= %(t0)s AND st.done_at < %(t2)s
  GROUP BY 1, 2, 3
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # Referrals sent in the period for the patients followed during it: first answer of the service
 # (acknowledgement or response), answers within the service's clock (among those whose
@@ -174,7 +174,7 @@ SELECT {_CUR_T.format("r.sent_at")} AS cur,
                   / 86400 AS days) AS first
  WHERE r.sent_at >= %(t0)s AND r.sent_at < %(t2)s
  GROUP BY 1
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # Care plans: days from enrolment to the patient's first care plan validated since (for
 # the pathways enrolled in the period); reviews due in the period (a version's next
@@ -214,7 +214,7 @@ SELECT 'validation' AS measure, cur, count(*) AS n, count(days) AS done,
 UNION ALL
 SELECT 'review', cur, count(*), count(*) FILTER (WHERE reviewed), NULL, NULL
   FROM reviews GROUP BY cur
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # Alerts raised in the period for the patients followed during it, by kind: how many, how many
 # escalated, and the hours to their acknowledgement.
@@ -234,7 +234,7 @@ SELECT {_CUR_T.format("a.created_at")} AS cur, a.kind,
    AND pa.cur = {_CUR_T.format("a.created_at")}
  WHERE a.created_at >= %(t0)s AND a.created_at < %(t2)s
  GROUP BY GROUPING SETS ((1, a.kind), (1))
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # Liaison-notebook messages written in the period about the patients followed during it.
 MESSAGES = f"""
@@ -246,7 +246,7 @@ SELECT {_CUR_T.format("m.sent_at")} AS cur, count(*) AS messages
    AND pa.cur = {_CUR_T.format("m.sent_at")}
  WHERE m.sent_at >= %(t0)s AND m.sent_at < %(t2)s
  GROUP BY 1
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 # Hospital outcomes of the patients followed during the period, from the hospital feed's
 # timeline entries (those marked entered in error left out): discharges, readmitted
@@ -311,7 +311,7 @@ SELECT m.cur,
                  AND {_STANDING.format("d")})
   ) AS stay ON true
  GROUP BY m.cur
-"""  # noqa: S608 - constants only
+"""  # noqa: S608 - constants only  # nosec B608
 
 STATEMENTS = {
     "followed": FOLLOWED,

@@ -18,6 +18,7 @@ import datetime
 import unicodedata
 from dataclasses import dataclass
 
+import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -47,6 +48,9 @@ from professionals.models import Organization
 from tsn.audit import client_ip as request_client_ip
 from tsn.models import AuditEvent, User
 from tsn.periods import in_effect_on
+
+# Ids and codes only: a message's content is health data (tsn/logging.py).
+log = structlog.get_logger(__name__)
 
 Status = InboundMessage.Status
 Kind = TimelineEvent.Kind
@@ -495,6 +499,13 @@ def _reject(
         status=Status.REJECTED,
         reason=error.reason,
     )
+    log.warning(
+        "hl7_message_rejected",
+        inbound_message_id=message.pk,
+        organization_id=organization.pk,
+        segment=error.segment,
+        hl7_error_code=error.code,
+    )
     return build_ack(header=header, code=error.ack_code, text=error.reason, error=error), message
 
 
@@ -573,6 +584,14 @@ def _receive(
         if event is not None:
             message.timeline_event = event
             message.save(update_fields=["timeline_event"])
+    log.info(
+        "hl7_message_received",
+        inbound_message_id=message.pk,
+        organization_id=organization.pk,
+        hl7_event=adt.event,
+        status=decision.status,
+        patient_id=decision.patient.pk if decision.patient else None,
+    )
     return build_ack(header=header, code=ACCEPT, text=_ack_text(decision.status)), message
 
 

@@ -12,6 +12,7 @@ import datetime
 import random
 from collections import defaultdict
 
+import structlog
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
@@ -27,6 +28,8 @@ from patients.models import Patient
 from tsn.celery import enqueue_on_commit
 from tsn.keyset import Cursor, older_than
 from tsn.models import User
+
+log = structlog.get_logger(__name__)
 
 _CLAIM = """
     UPDATE pathways_notification SET claimed_until = %(lease)s
@@ -60,7 +63,7 @@ def _claim(
 def retry_delay(attempts: int) -> datetime.timedelta:
     """Exponential backoff with jitter: about base x 2^(attempts - 1), between 50 and 100 %."""
     ceiling = settings.TSN_NOTIFICATION_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
-    return datetime.timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311
+    return datetime.timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311 - jitter  # nosec B311
 
 
 def _link() -> str:
@@ -106,6 +109,12 @@ def _record_sent(ids: list[int], lease: datetime.datetime) -> None:
 
 
 def _record_failure(notifications: list[Notification], error: Exception) -> None:
+    # The error's type only: an SMTP refusal quotes addresses.
+    log.warning(
+        "notification_failed",
+        notification_ids=[notification.pk for notification in notifications],
+        error=type(error).__name__,
+    )
     now = timezone.now()
     for notification in notifications:
         notification.attempts += 1
@@ -163,6 +172,7 @@ def deliver_notifications(*, ids: list[int] | None = None, limit: int = 100) -> 
             _record_failure([notification], error)
             continue
         _record_sent([notification.pk], lease)
+        log.info("notification_sent", notification_id=notification.pk)
         sent += 1
     return sent
 
@@ -210,6 +220,7 @@ def send_digests(*, limit: int = 5000) -> int:
             _record_failure(notifications, error)
             continue
         _record_sent([n.pk for n in notifications], lease)
+        log.info("digest_sent", recipient_id=recipient.pk, notifications=len(notifications))
         sent += 1
     return sent
 

@@ -66,7 +66,7 @@ STEP_OVERDUE = f"""
           WHERE b.pathway_id = s.pathway_id AND bt.blocking AND bt."order" < st."order"
             AND b.status <> 'done'
       )
-"""
+"""  # constants only  # nosec B608
 
 REFERRAL_UNANSWERED = f"""
     SELECT r.patient_id, 'referral_unanswered', {Alert.Severity.WARNING},
@@ -78,7 +78,7 @@ REFERRAL_UNANSWERED = f"""
     JOIN professionals_supportservice svc ON svc.id = r.service_id
     {_USER_OF.format(alias="sender", fk="r.sent_by_id")}
     WHERE r.status IN ('sent', 'acknowledged') AND r.respond_by < %(now)s
-"""
+"""  # constants only  # nosec B608
 
 # The referent of the patient's most recent active pathway is told.
 CARE_PLAN_REVIEW = f"""
@@ -96,7 +96,7 @@ CARE_PLAN_REVIEW = f"""
     ) p ON TRUE
     {_USER_OF.format(alias="referent", fk="p.referent_id")}
     WHERE cp.next_review_on < %(today)s
-"""
+"""  # constants only  # nosec B608
 
 # The last contact is found newest-first on the timeline's keyset index.
 NO_CONTACT = f"""
@@ -119,7 +119,7 @@ NO_CONTACT = f"""
       AND p.enrolled_on < %(today)s - t.no_contact_days
       AND (last.occurred_at IS NULL
            OR last.occurred_at < %(now)s - make_interval(days => t.no_contact_days))
-"""
+"""  # constants only  # nosec B608
 
 
 def _messages() -> dict[str, str]:

@@ -43,7 +43,7 @@ SELECT first_id, second_id, score, strict FROM (
 WHERE strict OR score >= %s
 ORDER BY strict DESC, score DESC, first_id, second_id
 LIMIT %s
-"""  # noqa: S608 (only our own table name is interpolated)
+"""  # noqa: S608 (only our own table name is interpolated)  # nosec B608
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
     )
     # Only names from the model's metadata are formatted in; the values are parameters.
     sql = (
-        f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({aliases}) "  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({aliases}) "  # noqa: S608 - model metadata  # nosec B608
         f"WHERE {table}.{quote(meta.pk.column)} = v.c0"
     )
     with connection.cursor() as cursor:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from pathways.demo import DEMO_ACCOUNTS, seed_demo
-from pathways.demo.accounts import PROFESSIONALS_DOMAIN, delete_demo_accounts
+from pathways.demo.accounts import DEMO_TOTP_SECRET, PROFESSIONALS_DOMAIN, delete_demo_accounts
 from pathways.demo.bulk import truncate_app_tables
 from pathways.demo.generator import BULK_TABLES
 from pathways.evaluation.indicators import compute_evaluation
@@ -44,6 +44,7 @@ from patients.models import (
     TimelineEvent,
 )
 from professionals.models import Organization, PractitionerRole, Professional, SupportService
+from tests.totp import totp
 from tsn.identifiers import (
     validate_adeli,
     validate_finess,
@@ -752,6 +753,25 @@ def test_each_demo_account_has_its_role_and_can_log_in(client, account):
     assert user.role == account.role
     assert user.is_staff == user.is_superuser == (account.key == "admin")
     assert client.login(email=account.email, password=settings.TSN_DEMO_PASSWORD)
+
+
+def test_the_demo_gp_logs_in_with_a_totp_code_after_the_password(client, settings, fresh_cache):
+    """Issue 10's "done when": a demo professional account with MFA on logs in with TOTP."""
+    settings.TSN_REQUIRE_MFA = True
+    email = f"medecin{DEMO}"
+    response = client.post(
+        reverse("account_login"), {"login": email, "password": settings.TSN_DEMO_PASSWORD}
+    )
+    assert response.url == reverse("mfa_authenticate")
+    assert "_auth_user_id" not in client.session
+
+    printed = StringIO()
+    call_command("demo_totp", stdout=printed, stderr=StringIO())
+    code = printed.getvalue().strip()
+    assert code == totp(DEMO_TOTP_SECRET)  # what an authenticator application shows
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    assert client.session["_auth_user_id"] == str(User.objects.get(email=email).pk)
+    assert client.get(reverse("home")).status_code == 200
 
 
 def test_demo_professionals_are_where_their_role_needs_them():

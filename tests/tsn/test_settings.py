@@ -54,18 +54,17 @@ def test_well_formed_environment_passes_check():
     assert result.returncode == 0, result.stderr
 
 
+PRODUCTION = {
+    "SECRET_KEY": "x" * 20 + "production-grade-secret-key-0123456789abcdef",
+    "ALLOWED_HOSTS": "tsn.example.fr",
+    "HTTPS": "1",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_HOST": "smtp.example.test",
+}
+
+
 def test_production_variables_pass_deploy_checks():
-    result = run_manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        SECRET_KEY="x" * 20 + "production-grade-secret-key-0123456789abcdef",
-        ALLOWED_HOSTS="tsn.example.fr",
-        HTTPS="1",
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        EMAIL_HOST="smtp.example.test",
-    )
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -80,6 +79,20 @@ def test_deploy_checks_fail_without_https():
     )
     assert result.returncode != 0
     assert "SECURE_HSTS_SECONDS" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "warning"),
+    [
+        ({"REDIS_URL": ""}, "tsn.W001"),  # throttling counted per process
+        ({"TSN_REQUIRE_MFA": "0"}, "tsn.W002"),
+    ],
+)
+def test_deploy_checks_warn_about_weakened_authentication(change, warning):
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, **change})
+    assert result.returncode != 0
+    assert warning in result.stdout + result.stderr
+    assert "tsn.W00" not in run_manage("check", "--deploy", **PRODUCTION).stderr
 
 
 def test_debug_is_off_unless_set(settings):

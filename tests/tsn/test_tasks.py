@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from allauth.usersessions.models import UserSession
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -29,6 +30,16 @@ def test_clear_expired_sessions_keeps_live_ones():
     assert clear_expired_sessions_task.delay().get() == 1
     assert list(Session.objects.values_list("session_key", flat=True)) == [live]
     assert expired != live
+
+
+@pytest.mark.django_db
+def test_clearing_sessions_drops_the_session_list_entries_of_gone_sessions(make_user):
+    expired, live = _expired_and_live_sessions()
+    user = make_user()
+    for key in (expired, live):
+        UserSession.objects.create(user=user, session_key=key, ip="127.0.0.1", user_agent="x")
+    clear_expired_sessions_task.delay().get()
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [live]
 
 
 def test_beat_schedule_is_in_code():

@@ -28,6 +28,13 @@ PUBLIC_ROUTES = {
     "inbound_hl7v2",
     # The notification count polled by every page: 204 (nothing to show) once signed out.
     "notification_badge",
+    # Pro Santé Connect (professionals/pro_sante_connect.py): starting a login, PSC's
+    # return, and allauth's pages around them (a login cancelled at PSC; the social sign-up
+    # page, which only ever answers that sign-up is closed). 404 when PSC is not configured.
+    "openid_connect_login",
+    "openid_connect_callback",
+    "socialaccount_login_cancelled",
+    "socialaccount_signup",
 }
 
 

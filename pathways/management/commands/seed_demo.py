@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
 from pathways.demo import DEMO_ACCOUNTS, DemoAlreadySeeded, seed_demo
+from pathways.demo.accounts import DEMO_TOTP_SECRET
 from professionals.models import Organization
 
 MAX_SCALE = 2.5
@@ -66,6 +67,13 @@ class Command(BaseCommand):
         )
         for account in DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.email:<34} {account.description}")
+        self.stdout.write(
+            _(
+                "Double authentification de démonstration : clé TOTP %(secret)s (à ajouter "
+                "dans une application d'authentification) ou `manage.py demo_totp`."
+            )
+            % {"secret": DEMO_TOTP_SECRET}
+        )
         hospital = (
             Organization.objects.filter(
                 kind=Organization.Kind.HOSPITAL,
