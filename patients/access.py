@@ -218,6 +218,16 @@ def can_read_access_log(user: User, patient: Patient) -> bool:
     return patient.pathways.filter(referent__user=user).exists()
 
 
+def can_invite_to_portal(user: User, patient: Patient) -> bool:
+    """Opening a portal account (the patient's, a caregiver's) is for the referent
+    coordinators of the patient's current pathways (callers also ask for write access)."""
+    if not _signed_in(user):
+        return False
+    if not user.is_clinical:
+        return False
+    return patient.pathways.filter(referent__user=user, status__in=FOLLOWING_STATUSES).exists()
+
+
 def get_patient_for(
     request: HttpRequest,
     pk: int,

@@ -395,6 +395,11 @@ class TimelineEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="timeline_events",
     )
+    # Shown on the portal of the patient and their caregivers (portal/): chosen by the
+    # author when writing; the hospital feed's stays and the pathways' steps are shared.
+    shared_with_patient = models.BooleanField(
+        _("partagé avec le patient"), default=False, db_default=False
+    )
     # The earlier event this one marks as entered in error.
     corrects = models.ForeignKey(
         "self",
@@ -417,6 +422,12 @@ class TimelineEvent(models.Model):
                 fields=["patient", "kind", "occurred_at"],
                 name="timeline_hospital",
                 condition=Q(kind__in=HOSPITAL_KINDS),
+            ),
+            # The portal's timeline: the shared events of one patient, newest first.
+            models.Index(
+                fields=["patient", "-occurred_at", "-id"],
+                name="timeline_patient_shared",
+                condition=Q(shared_with_patient=True),
             ),
             # A pathway's events; most events belong to none.
             models.Index(

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise, lazy
@@ -67,12 +67,22 @@ def open_break_glass(*, request: HttpRequest, patient: Patient, reason: str) -> 
 
 
 def mentionable_users(patient: Patient) -> QuerySet[User]:
-    """The users a liaison message about `patient` may mention: its active care team."""
+    """The users a liaison message about `patient` may mention (address): its active care
+    team, and the patient and their caregivers with a portal account (who then see the
+    message on the portal)."""
+    today = timezone.localdate()
     return User.objects.filter(
-        is_active=True,
-        professional__care_team_memberships__in=CareTeamMember.objects.filter(
-            in_effect_on(timezone.localdate()), patient=patient
+        Q(
+            professional__care_team_memberships__in=CareTeamMember.objects.filter(
+                in_effect_on(today), patient=patient
+            )
+        )
+        | Q(patient=patient)
+        | Q(
+            Q(caregiver_of__access_until__isnull=True) | Q(caregiver_of__access_until__gte=today),
+            caregiver_of__patient=patient,
         ),
+        is_active=True,
     ).distinct()
 
 
@@ -221,9 +231,11 @@ def add_timeline_event(
     occurred_at: datetime.datetime | None = None,
     corrects: TimelineEvent | None = None,
     pathway: "Pathway | None" = None,
+    shared_with_patient: bool = False,
 ) -> TimelineEvent:
     """Add an event written by the request's user (a note, a consultation, a pathway step
-    done...) to the timeline, and audit its creation."""
+    done...) to the timeline, and audit its creation; `shared_with_patient` puts it on the
+    portal of the patient and their caregivers."""
     author, organization = _author_and_organization(request.user)
     # Software writing through the API: a person's (personal token) or an organisation's
     # machine, which has no author but its organisation.
@@ -241,6 +253,7 @@ def add_timeline_event(
         source=TimelineEvent.Source.API if token is not None else TimelineEvent.Source.MANUAL,
         corrects=corrects,
         pathway=pathway,
+        shared_with_patient=shared_with_patient,
     )
     record_access(
         request=request,

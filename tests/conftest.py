@@ -40,6 +40,22 @@ def fresh_cache(settings):
     }
 
 
+@pytest.fixture
+def tasks_at_commit(monkeypatch, django_capture_on_commit_callbacks):
+    """The test's transaction never commits: run what waits for the commit (an eager task
+    queued with delay_on_commit) when the request that queued it returns, as a real commit
+    would."""
+    from django.test import Client
+
+    send = Client.request
+
+    def request_then_commit(self, **request):
+        with django_capture_on_commit_callbacks(execute=True):
+            return send(self, **request)
+
+    monkeypatch.setattr(Client, "request", request_then_commit)
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Tasks run in-process unless a test asks for the real worker (tests/worker.py)."""

@@ -57,6 +57,11 @@ app.conf.beat_schedule = {
         "task": "pathways.tasks.send_digests_task",
         "schedule": crontab(hour=7, minute=30),
     },
+    # The portal's "download all my data" archives, deleted 7 days after they were asked for.
+    "purge-data-exports": {
+        "task": "portal.tasks.purge_data_exports_task",
+        "schedule": crontab(minute=23),
+    },
 }
 
 # Publishing gives up quickly when the broker is down: the work is in the database (the

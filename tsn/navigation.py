@@ -61,7 +61,7 @@ MAIN_NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem(_("Rapports d'évaluation"), "pathways:evaluation_reports"),
         NavItem(_("Administration"), "admin:index", staff_only=True),
     ),
-    User.Role.PATIENT: (NavItem(_("Mon dossier"), "home"),),
+    User.Role.PATIENT: (NavItem(_("Mon dossier"), "portal:records"),),
 }
 
 

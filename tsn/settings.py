@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "professionals",
     "patients",
     "pathways",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 TSN_DOCUMENT_MAX_BYTES = env_int("TSN_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 # The largest request body read at all (a document and its form): larger is a 413.
 TSN_MAX_REQUEST_BYTES = env_int("TSN_MAX_REQUEST_BYTES", TSN_DOCUMENT_MAX_BYTES + 1024 * 1024)
+# How long an invitation to the portal (patients, caregivers) may be used, in days.
+TSN_INVITATION_VALID_DAYS = env_int("TSN_INVITATION_VALID_DAYS", 7)
 # How long the audit trail is kept, in days; older traces are purged every night.
 TSN_AUDIT_RETENTION_DAYS = env_int("TSN_AUDIT_RETENTION_DAYS", 365)
 # STATIC_MANIFEST=1 once `collectstatic` has run (the Docker image); otherwise whitenoise

@@ -43,6 +43,7 @@ urlpatterns = [
     path("api/", include("tsn.api_urls")),
     path("fhir/", include("pathways.fhir.urls")),
     path("annuaire/", include("professionals.urls")),
+    path("portail/", include("portal.urls")),
     path("admin/", admin.site.urls),
 ]
 

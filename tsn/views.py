@@ -18,9 +18,8 @@ from django.views.decorators.http import require_POST
 
 from pathways.caseload import assigned_open_steps, coordinator_caseload
 from pathways.indicators import territory_indicators
-from pathways.models import Pathway
 from patients.caseload import count_care_team_patients, count_gp_patients, unread_mentions
-from patients.models import CareTeamMember, Patient
+from patients.models import Patient
 from professionals.models import Organization, PractitionerRole, Professional
 from tsn.accounts import count_active_users_by_role
 from tsn.audit import record_access
@@ -42,7 +41,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page of the user's role."""
+    """The landing page of the user's role; patients and caregivers land on their portal."""
+    if request.user.role == User.Role.PATIENT:
+        return redirect("portal:records")
     template_name, build_context = HOME_PAGES[request.user.role]
     return render(request, template_name, build_context(request))
 
@@ -119,46 +120,11 @@ def _admin_home(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _patient_home(request: HttpRequest) -> dict[str, Any]:
-    patient = (
-        Patient.objects.visible_to(request.user)
-        .filter(user=request.user)
-        .select_related("gp")
-        .prefetch_related(
-            Prefetch(
-                "care_team",
-                queryset=CareTeamMember.objects.filter(in_effect_on(timezone.localdate()))
-                .select_related("professional")
-                .order_by("professional__last_name", "professional__first_name"),
-                to_attr="active_care_team",
-            ),
-            Prefetch(
-                "pathways",
-                queryset=Pathway.objects.filter(status=Pathway.Status.ACTIVE)
-                .select_related("template", "referent")
-                .order_by("enrolled_on"),
-                to_attr="active_pathways",
-            ),
-        )
-        .first()
-    )
-    if patient is not None:
-        record_access(
-            request=request,
-            action=AuditEvent.Action.READ,
-            object_type="patient",
-            object_id=patient.pk,
-            patient_id=patient.pk,
-        )
-    return {"patient": patient}
-
-
 HOME_PAGES: dict[str, tuple[str, Callable[[HttpRequest], dict[str, Any]]]] = {
     User.Role.COORDINATOR: ("tsn/home_coordinator.html", _coordinator_home),
     User.Role.PROFESSIONAL: ("tsn/home_professional.html", _professional_home),
     User.Role.ARS_ANALYST: ("tsn/home_ars.html", _ars_home),
     User.Role.ADMINISTRATOR: ("tsn/home_admin.html", _admin_home),
-    User.Role.PATIENT: ("tsn/home_patient.html", _patient_home),
 }
 
 

@@ -208,6 +208,10 @@ def operations(clients: dict[str, Client]) -> list[Operation]:
     )
     steps = Step.objects.filter(pathway__referent=coordinator).count()
     home = reverse("home")
+    # Patients land on their portal's home (the "/" answers them with a redirect).
+    patient_home = reverse(
+        "portal:home", kwargs={"pk": Patient.objects.get(user__email=DEMO_USERS["patient"]).pk}
+    )
     return [
         Operation(
             name="home.gp",
@@ -230,7 +234,7 @@ def operations(clients: dict[str, Client]) -> list[Operation]:
         Operation(
             name="home.patient",
             size="1 record (audited read)",
-            run=_get(clients["patient"], home),
+            run=_get(clients["patient"], patient_home),
             floor=_get(clients["patient"], reverse("floor_patient_home")),
         ),
         *_timeline_operations(clients, gp),

@@ -23,6 +23,7 @@ from pathways.demo.liaison import build_liaison
 from pathways.demo.monitoring import build_monitoring
 from pathways.demo.population import Population, build_population
 from pathways.demo.referrals import build_referrals
+from pathways.demo.satisfaction import build_satisfaction
 from pathways.demo.support import build_support_services
 from pathways.demo.timeline import build_timeline
 from pathways.models import (
@@ -130,6 +131,8 @@ def seed_demo(
         build_timeline(ctx, directory, population, pathway_events)
         build_monitoring(ctx, directory, population, users)
         build_coordination(ctx, directory, population, users)
+        with ctx.phase(_("Questionnaires de satisfaction")):
+            build_satisfaction(ctx, population)
         with ctx.phase(_("Index et clés étrangères")):
             bulk.restore_indexes(set_aside)
     with ctx.phase(_("Statistiques (ANALYZE)")):

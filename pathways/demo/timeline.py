@@ -438,13 +438,15 @@ EVENT_KINDS: dict[str, list[tuple]] = {
 _GENERATE = """
 INSERT INTO patients_timelineevent
     (id, patient_id, occurred_at, recorded_at, kind, author_id, organization_id,
-     title, body, source, corrects_id)
+     title, body, source, corrects_id, shared_with_patient)
 SELECT g.id, m.patient_id, t.occurred_at,
        t.occurred_at + CASE WHEN k.source = 'hl7' THEN interval '2 minutes'
                             ELSE make_interval(mins => (h.h3 %% 240)::int) END,
        k.kind, m.professional_id, m.organization_id,
        replace(k.title, '{v}', coalesce(t.v, '')), replace(k.body, '{v}', coalesce(t.v, '')),
-       k.source, NULL
+       k.source, NULL,
+       -- On the patient's portal: their hospital stays, and a quarter of the visits.
+       k.source = 'hl7' OR (k.kind IN ('consultation', 'home_visit') AND h.h3 %% 4 = 0)
 FROM demo_member m
 CROSS JOIN LATERAL generate_series(m.first_id, m.first_id + m.n_events - 1) AS g(id)
 CROSS JOIN LATERAL (
@@ -466,12 +468,12 @@ WHERE m.first_id >= %(start)s AND m.first_id < %(stop)s
 _CORRECT = """
 INSERT INTO patients_timelineevent
     (patient_id, occurred_at, recorded_at, kind, author_id, organization_id,
-     title, body, source, corrects_id)
+     title, body, source, corrects_id, shared_with_patient)
 SELECT e.patient_id, e.occurred_at, LEAST(e.recorded_at + interval '1 day', %(now)s),
        'entered_in_error', e.author_id, e.organization_id,
        left('Saisie erronée : ' || e.title, 200),
        'Événement enregistré dans le mauvais dossier : il ne doit pas être pris en compte.',
-       'manual', e.id
+       'manual', e.id, e.shared_with_patient
 FROM patients_timelineevent e
 JOIN demo_member m ON m.first_id = e.id
 WHERE m.first_id = %(first)s
@@ -591,8 +593,13 @@ def build_timeline(
                 "body",
                 "source",
                 "pathway",
+                "shared_with_patient",
             ],
-            ((first_id + n, *event) for n, event in enumerate(sorted(pathway_events, key=_order))),
+            # The pathways' milestones are shared with the patient (as the platform does).
+            (
+                (first_id + n, *event, True)
+                for n, event in enumerate(sorted(pathway_events, key=_order))
+            ),
         )
         with connection.cursor() as cursor:
             first_member = members[0][8] if members else 0

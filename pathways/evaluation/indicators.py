@@ -10,7 +10,9 @@ and formatted. Nothing here reads a name, an INS or a free text.
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.apps import apps
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
@@ -37,7 +39,9 @@ MINUS = "\u2212"  # the typographic minus sign
 
 
 def _number(value: float, decimals: int) -> str:
-    return formats.number_format(value, decimals, use_l10n=True, force_grouping=True)
+    # Rounded here: number_format cuts the digits off (2/3 would read "66 %").
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    return formats.number_format(rounded, decimals, use_l10n=True, force_grouping=True)
 
 
 def display(value: Published, unit: str) -> str:
@@ -133,7 +137,13 @@ class Breakdown:
             ],
             current_label=current_label,
             previous_label=previous_label,
+            format_axis=_percent_axis if self.unit == Unit.SHARE else charts.axis_number,
         )
+
+
+def _percent_axis(number) -> str:
+    """A share's axis label as its bars read ("80 %"), not as a fraction ("0,8")."""
+    return display(float(number), Unit.SHARE)
 
 
 @dataclass(frozen=True)
@@ -195,6 +205,7 @@ def compute_evaluation(
             _coordination(rows),
             _outcomes(rows),
             _quality(rows),
+            _satisfaction(rows),
         ],
     )
 
@@ -717,6 +728,101 @@ def _quality(rows: dict[str, list[dict]]) -> Family:
                 Unit.COUNT,
                 mask_small_count(followed[1].get("without_referent") or 0),
                 None,
+            ),
+        ],
+    )
+
+
+RECEIVED_TITLES = {
+    "patient": _("Questionnaires de satisfaction reçus des patients"),
+    "caregiver": _("Questionnaires de satisfaction reçus des aidants"),
+    "professional": _("Questionnaires de satisfaction reçus des professionnels"),
+}
+
+
+def _satisfaction(rows: dict[str, list[dict]]) -> Family:
+    """The satisfaction questionnaires (portal/questionnaires.py): questionnaires received
+    per kind of respondent; per kind and question, the answers, the mean score and the
+    share of 4 or 5, each masked like any count, statistic or share."""
+    # The portal sits above pathways: its model is named, not imported.
+    response = apps.get_model("portal", "SatisfactionResponse")
+    kinds = dict(response.RespondentKind.choices)
+    questions = dict(response.Question.choices)
+    found: dict[tuple, dict] = {}
+    for row in rows["satisfaction"]:
+        found[(row["cur"], row["kind"], row["question"] if row["grouping"] == 0 else None)] = row
+    # In the order of the choices: patients, caregivers, professionals; "overall" last.
+    kind_order = {kind: index for index, kind in enumerate(kinds)}
+    question_order = {question: index for index, question in enumerate(questions)}
+    pairs = sorted(
+        {(kind, question) for _cur, kind, question in found if question is not None},
+        key=lambda pair: (
+            kind_order.get(pair[0], len(kinds)),
+            question_order.get(pair[1], len(questions)),
+            pair,
+        ),
+    )
+
+    def per_question(published: Callable[[dict], Published]) -> list[Row]:
+        def value(cur: int, kind: str, question: str) -> Published:
+            row = found.get((cur, kind, question))
+            return published(row) if row else None
+
+        return [
+            Row(
+                f"{kinds.get(kind, kind)} — {questions.get(question, question)}",
+                value(1, kind, question),
+                value(0, kind, question),
+            )
+            for kind, question in pairs
+        ]
+
+    def received(cur: int, kind: str) -> Published:
+        row = found.get((cur, kind, None)) or {}
+        return mask_small_count(row.get("responses") or 0)
+
+    return Family(
+        "satisfaction",
+        _("Satisfaction"),
+        indicators=[
+            Indicator(
+                f"satisfaction_responses_{kind}",
+                RECEIVED_TITLES.get(kind, kinds[kind]),
+                _(
+                    "Questionnaires de satisfaction remplis pendant la période (patients et "
+                    "aidants : après l'inclusion et en fin de parcours ; professionnels : une "
+                    "fois par trimestre, comptés pour le territoire entier seulement)."
+                ),
+                Unit.COUNT,
+                received(1, kind),
+                received(0, kind),
+            )
+            for kind in kinds
+        ],
+        breakdowns=[
+            Breakdown(
+                "satisfaction_answers",
+                _("Réponses par question"),
+                _("Réponses données à chaque question, par type de répondant."),
+                Unit.COUNT,
+                per_question(lambda row: mask_small_count(row["n"])),
+            ),
+            Breakdown(
+                "satisfaction_mean",
+                _("Score moyen par question (de 1 à 5)"),
+                _(
+                    "Moyenne des réponses à chaque question, de 1 (pas du tout d'accord) à 5 "
+                    "(tout à fait d'accord), par type de répondant."
+                ),
+                Unit.MEAN,
+                per_question(lambda row: mask_statistic(row["n"], float(row["mean"]))),
+            ),
+            Breakdown(
+                "satisfaction_agree",
+                _("Part de réponses favorables (4 ou 5)"),
+                _("Part des réponses à chaque question qui sont 4 ou 5, par type de répondant."),
+                Unit.SHARE,
+                per_question(lambda row: mask_share(row["satisfied"], row["n"])),
             ),
         ],
     )

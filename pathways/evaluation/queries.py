@@ -313,6 +313,26 @@ SELECT m.cur,
  GROUP BY m.cur
 """  # noqa: S608 - constants only  # nosec B608
 
+# Satisfaction questionnaires (portal/questionnaires.py) sent in the period: per kind of
+# respondent and question, the answers, their mean score (1 to 5) and those scoring 4 or
+# 5; per kind, the questionnaires. Patients' and caregivers' answers are about a scoped
+# pathway; professionals' are about the territory, so counted for the whole territory only.
+SATISFACTION = f"""
+WITH {_SCOPED}
+SELECT {_CUR_T.format("r.submitted_at")} AS cur, r.respondent_kind AS kind, a.key AS question,
+       count(*) AS n,
+       avg(a.value::int) AS mean,
+       count(*) FILTER (WHERE a.value::int >= 4) AS satisfied,
+       count(DISTINCT r.id) AS responses,
+       GROUPING(a.key) AS grouping
+  FROM portal_satisfactionresponse r
+ CROSS JOIN LATERAL jsonb_each_text(r.answers) AS a
+ WHERE r.submitted_at >= %(t0)s AND r.submitted_at < %(t2)s
+   AND (r.pathway_id IN (SELECT id FROM scoped)
+        OR (r.pathway_id IS NULL AND %(template)s = '' AND %(sector)s = ''))
+ GROUP BY GROUPING SETS ((1, r.respondent_kind, a.key), (1, r.respondent_kind))
+"""  # noqa: S608 - constants only  # nosec B608
+
 STATEMENTS = {
     "followed": FOLLOWED,
     "inclusions": INCLUSIONS,
@@ -324,6 +344,7 @@ STATEMENTS = {
     "alerts": ALERTS,
     "messages": MESSAGES,
     "hospital": HOSPITAL,
+    "satisfaction": SATISFACTION,
 }
 
 

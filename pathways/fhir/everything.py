@@ -12,6 +12,7 @@ from pathways.fhir import resources
 from pathways.fhir.endpoints import ENDPOINTS, GoalEndpoint, PatientEndpoint
 from pathways.models import CarePlan
 from patients.access import can_read_access_log, get_patient_for
+from patients.models import Patient
 from professionals.authentication import machine_token
 from professionals.models import Organization, Professional
 from tsn.models import AuditEvent
@@ -47,14 +48,21 @@ def everything(request: HttpRequest, patient_pk: int) -> list[dict]:
         action=AuditEvent.Action.EXPORT,
         object_type="fhir_everything",
     )
+    may_read_log = machine_token(request) is None and can_read_access_log(request.user, person)
+    return record_resources(person, with_access_log=may_read_log)
+
+
+def record_resources(person: Patient, *, with_access_log: bool) -> list[dict]:
+    """What `everything` returns, for a caller that has itself checked the access and left
+    the trace (the portal's "download all my data" archive, built by a task);
+    `with_access_log` says whether the audit trail goes in (`can_read_access_log`)."""
     record = person.record_ids()
     found = [resources.patient(person)]
     plans: list[CarePlan] = []
-    may_read_log = machine_token(request) is None and can_read_access_log(request.user, person)
     for endpoint in ENDPOINTS.values():
         if endpoint.patient_path is None or not endpoint.exported:
             continue
-        if endpoint.also is not None and not may_read_log:
+        if endpoint.also is not None and not with_access_log:
             continue
         patients = record if endpoint.merged_records else [person.pk]
         queryset = endpoint.rows().filter(**{f"{endpoint.patient_path}__in": patients})
@@ -83,3 +91,26 @@ def everything(request: HttpRequest, patient_pk: int) -> list[dict]:
             for duplicate in PatientEndpoint().rows().filter(pk__in=merged).order_by("pk")
         ]
     return found
+
+
+def bundle_entry(base: str, resource: dict, mode: str = "match") -> dict:
+    return {
+        "fullUrl": f"{base}{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": mode},
+    }
+
+
+def everything_bundle(base: str, found: list[dict]) -> dict:
+    """`$everything`'s Bundle of `found` (the patient first), its addresses under the FHIR
+    base `base` (e.g. https://tsn.example/fhir/)."""
+    person, *record = found
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "self", "url": f"{base}Patient/{person['id']}/$everything"}],
+        "entry": [
+            bundle_entry(base, person),
+            *(bundle_entry(base, resource, "include") for resource in record),
+        ],
+    }

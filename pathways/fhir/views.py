@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from pathways.fhir.capability import capability_statement
 from pathways.fhir.endpoints import ENDPOINTS
 from pathways.fhir.errors import FhirError, fhir_exception_handler
-from pathways.fhir.everything import everything
+from pathways.fhir.everything import bundle_entry, everything, everything_bundle
 from pathways.fhir.search import encode_cursor, parse_search
 from professionals.authentication import IsPersonOrMachine
 
@@ -66,14 +66,6 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("metadata")
 
 
-def _entry(base: str, resource: dict, mode: str = "match") -> dict:
-    return {
-        "fullUrl": f"{base}{resource['resourceType']}/{resource['id']}",
-        "resource": resource,
-        "search": {"mode": mode},
-    }
-
-
 class Metadata(FhirView):
     """GET /fhir/metadata: public, it describes the interface, never data."""
 
@@ -119,7 +111,7 @@ class Search(FhirView):
                 "resourceType": "Bundle",
                 "type": "searchset",
                 "link": links,
-                "entry": [_entry(base, resource) for resource in found],
+                "entry": [bundle_entry(base, resource) for resource in found],
             }
         )
 
@@ -130,19 +122,7 @@ class Everything(FhirView):
     throttle_scope = "export"
 
     def get(self, request: Request, pk: str) -> Response:
-        person, *record = everything(request, int(pk))
-        base = _base_url(request)
-        return Response(
-            {
-                "resourceType": "Bundle",
-                "type": "searchset",
-                "link": [{"relation": "self", "url": f"{base}Patient/{person['id']}/$everything"}],
-                "entry": [
-                    _entry(base, person),
-                    *(_entry(base, resource, "include") for resource in record),
-                ],
-            }
-        )
+        return Response(everything_bundle(_base_url(request), everything(request, int(pk))))
 
 
 class Unknown(FhirView):

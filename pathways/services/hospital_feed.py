@@ -368,6 +368,8 @@ def _apply(
         title=_title(kind, organization),
         body=_("Service : %(ward)s") % {"ward": adt.ward} if adt.ward else "",
         source=TimelineEvent.Source.HL7,
+        # The patient's own stays: on their portal too.
+        shared_with_patient=True,
     )
     actor.audit(
         action=AuditEvent.Action.CREATE,
@@ -401,6 +403,7 @@ def _cancel(
         body=_("Mouvement annulé par l'établissement (%(event)s).") % {"event": message.event},
         source=TimelineEvent.Source.HL7,
         corrects=original,
+        shared_with_patient=original.shared_with_patient,
     )
     actor.audit(
         action=AuditEvent.Action.CREATE,

@@ -65,6 +65,7 @@ def _record(
 def _event(
     *, request: HttpRequest, pathway: Pathway, kind: str, title: str, body: str = "", **fields
 ) -> TimelineEvent:
+    # The steps of their pathway are the patient's own appointments: on their portal too.
     return add_timeline_event(
         request=request,
         patient=pathway.patient,
@@ -72,6 +73,7 @@ def _event(
         title=title[:200],
         body=body,
         pathway=pathway,
+        shared_with_patient=True,
         **fields,
     )
 

@@ -19,7 +19,10 @@ PAGE_SIZE = 50
 
 class MentionChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: User) -> str:
-        return str(obj.professional)
+        if hasattr(obj, "professional"):
+            return str(obj.professional)
+        # The patient or a caregiver: the message will be on their portal.
+        return _("%(name)s (portail patient)") % {"name": obj}
 
 
 class LiaisonMessageForm(forms.Form):
@@ -33,7 +36,10 @@ class LiaisonMessageForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 4}),
-        help_text=gettext_lazy("Membres de l'équipe de soins à prévenir de ce message."),
+        help_text=gettext_lazy(
+            "Membres de l'équipe de soins à prévenir ; le patient ou ses aidants, s'ils sont "
+            "mentionnés, lisent le message sur leur portail."
+        ),
     )
 
     def __init__(self, *args, patient: Patient, **kwargs) -> None:

@@ -108,6 +108,13 @@ class TimelineEventForm(forms.Form):
         ),
     )
 
+    shared_with_patient = forms.BooleanField(
+        label=_("Partager avec le patient et ses aidants"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input ms-2"}),
+        help_text=_("L'événement apparaîtra sur leur portail ; il ne pourra plus être retiré."),
+    )
+
     def clean_occurred_at(self) -> datetime.datetime:
         occurred_at = self.cleaned_data["occurred_at"]
         if occurred_at > timezone.now() + datetime.timedelta(minutes=5):

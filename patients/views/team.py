@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patients.access import can_write_patient, get_patient_for
+from patients.access import can_invite_to_portal, can_write_patient, get_patient_for
 from patients.models import Caregiver, CareTeamMember, ConsentRecord, Patient
 from patients.services import (
     add_care_team_member,
@@ -103,12 +103,15 @@ def _render_team(
         .select_related("professional", "recorded_by")
         .order_by("-recorded_at", "-pk")
     )
+    can_write = request.method == "POST" or can_write_patient(request.user, patient)
     context = {
         "patient": patient,
         "members": members,
         "caregivers": patient.caregivers.order_by("-is_trusted_person", "last_name", "pk"),
         "objections": objections,
-        "can_write": request.method == "POST" or can_write_patient(request.user, patient),
+        "can_write": can_write,
+        # The portal's invitations: a section the page loads from the portal (htmx).
+        "can_invite": can_write and can_invite_to_portal(request.user, patient),
         "member_form": forms_.get("member_form") or CareTeamMemberForm(prefix="member"),
         "caregiver_form": forms_.get("caregiver_form") or CaregiverForm(prefix="caregiver"),
         "objection_form": forms_.get("objection_form") or ObjectionForm(prefix="objection"),

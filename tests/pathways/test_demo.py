@@ -43,6 +43,8 @@ from patients.models import (
     SeenMark,
     TimelineEvent,
 )
+from portal.models import SatisfactionResponse
+from portal.questionnaires import quarterly_due
 from professionals.models import Organization, PractitionerRole, Professional, SupportService
 from tests.totp import totp
 from tsn.identifiers import (
@@ -907,3 +909,41 @@ def test_the_coordinators_referrals_and_past_care_plan_versions_open(client):
 
     assert page.status_code == past.status_code == 200
     assert escape(referral.service.name) in page.content.decode()
+
+
+def satisfaction_of_last_year(monkeypatch) -> dict:
+    """The "Satisfaction" figures of the last full year: {code or row label: value}."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    year = TODAY.year - 1
+    evaluation = compute_evaluation(
+        EvaluationQuery(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    )
+    family = next(family for family in evaluation.families if family.code == "satisfaction")
+    return {indicator.code: indicator.current for indicator in family.indicators} | {
+        f"{breakdown.code}: {row.label}": row.current
+        for breakdown in family.breakdowns
+        for row in breakdown.rows
+    }
+
+
+def test_the_satisfaction_section_is_masked_on_a_small_territory_not_on_a_larger_one(
+    monkeypatch,
+):
+    seed_demo(scale=SCALE, seed=SEED, today=TODAY, reset=True)
+    small = satisfaction_of_last_year(monkeypatch)
+    # The demo accounts keep their questionnaires to answer.
+    patient = User.objects.get(email=f"patient{DEMO}").patient
+    assert not SatisfactionResponse.objects.filter(pathway__patient=patient).exists()
+    assert quarterly_due(User.objects.get(email=f"medecin{DEMO}"), TODAY)
+
+    seed_demo(scale=0.01, seed=SEED, today=TODAY, reset=True)
+    larger = satisfaction_of_last_year(monkeypatch)
+
+    for kind in ("caregiver", "professional"):
+        assert small[f"satisfaction_responses_{kind}"] == "< 5"
+        assert isinstance(larger[f"satisfaction_responses_{kind}"], int)
+        assert larger[f"satisfaction_responses_{kind}"] >= 5
+    assert small["satisfaction_mean: Aidants — Satisfaction globale"] == "< 5"
+    assert 3 <= larger["satisfaction_mean: Aidants — Satisfaction globale"] <= 4.5
+    assert 3 <= larger["satisfaction_mean: Patients — Satisfaction globale"] <= 4.5
+    assert 0.5 <= larger["satisfaction_agree: Patients — Satisfaction globale"] <= 0.9

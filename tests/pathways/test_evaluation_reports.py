@@ -30,18 +30,8 @@ CANARY = "ZORGLUB-CANARI"
 
 
 @pytest.fixture(autouse=True)
-def _tasks_at_commit(monkeypatch, django_capture_on_commit_callbacks):
-    """The test's transaction never commits: run what waits for the commit (the eager
-    build task) when the request that queued it returns, as a real commit would."""
-    from django.test import Client
-
-    send = Client.request
-
-    def request_then_commit(self, **request):
-        with django_capture_on_commit_callbacks(execute=True):
-            return send(self, **request)
-
-    monkeypatch.setattr(Client, "request", request_then_commit)
+def _tasks_at_commit(tasks_at_commit):
+    """Requests run what waits for their commit (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -69,9 +69,9 @@ def test_a_member_posts_a_message_mentioning_a_colleague(client, world):
     ).exists()
 
 
-def test_only_active_care_team_members_may_be_mentioned(client, world):
+def test_only_the_active_care_team_the_patient_and_caregivers_may_be_mentioned(client, world):
     client.force_login(world.users["team_member"])
-    for stranger in ("outsider", "ended_member", "the_patient"):
+    for stranger in ("outsider", "ended_member", "another_patient", "expired_caregiver"):
         response = client.post(
             url(world.patient), {"body": "Bonjour", "mentions": [world.users[stranger].pk]}
         )

@@ -35,6 +35,9 @@ PUBLIC_ROUTES = {
     "openid_connect_callback",
     "socialaccount_login_cancelled",
     "socialaccount_signup",
+    # The link of a portal invitation's e-mail (portal/invitations.py): its secret key is the
+    # credential; it opens an account once the patient's birth date is confirmed.
+    "invitation",
 }
 
 

@@ -52,24 +52,24 @@ def log_in(client, user: User):
         {"login": user.email, "password": settings.TSN_DEMO_PASSWORD},
         follow=True,
     )
-    assert response.redirect_chain[-1] == (reverse("home"), 302)
+    assert response.redirect_chain[0] == (reverse("home"), 302)
     assert response.status_code == 200
     return response
 
 
-def count_queries(client) -> int:
+def count_queries(client, url: str = "/") -> int:
     with CaptureQueriesContext(connection) as queries:
-        response = client.get("/")
+        response = client.get(url)
     assert response.status_code == 200
     return len(queries)
 
 
-def assert_same_queries_with_more_rows(client, limit: int, add_rows) -> None:
+def assert_same_queries_with_more_rows(client, limit: int, add_rows, url: str = "/") -> None:
     """The page costs at most ``limit`` queries, and no more once ``add_rows()`` ran."""
-    before = count_queries(client)
+    before = count_queries(client, url)
     assert before <= limit
     add_rows()
-    assert count_queries(client) == before
+    assert count_queries(client, url) == before
 
 
 @pytest.fixture
@@ -255,7 +255,10 @@ def test_navigation_by_role_has_no_dead_link(client, make_user, make_professiona
     else:
         user = make_user(role=role, is_staff=role == User.Role.ADMINISTRATOR)
     client.force_login(user)
-    content = client.get("/").content.decode()
+    # Patients land on their portal, whose layout has no main menu: the menu is on the
+    # pages they share with everyone (their account's).
+    page = reverse("usersessions_list") if role == User.Role.PATIENT else "/"
+    content = client.get(page).content.decode()
     nav = content.split('<ul class="navbar-nav', 1)[1].split("</ul>", 1)[0]
     labels = re.findall(r'<a class="nav-link[^"]*" href="([^"]+)"[^>]*>(.*?)</a>', nav)
     assert [html.unescape(label) for _url, label in labels] == links
@@ -333,10 +336,10 @@ def test_coordinator_page_queries_do_not_grow(
 
     client.force_login(coordinator_caseload.user)
     # Session, user, professional, unread mentions, services, pathways by status, alerts,
-    # overdue steps.
-    with django_assert_max_num_queries(8):
+    # overdue steps, this quarter's satisfaction questionnaire answered (its reminder).
+    with django_assert_max_num_queries(9):
         client.get("/")
-    assert_same_queries_with_more_rows(client, 8, add_rows)
+    assert_same_queries_with_more_rows(client, 9, add_rows)
 
 
 # --- Professional -----------------------------------------------------------------------------
@@ -397,10 +400,10 @@ def test_professional_page_queries_do_not_grow(
 
     client.force_login(physician.user)
     # Session, user, professional, roles, unread mentions, care-team patients, GP patients,
-    # steps.
-    with django_assert_max_num_queries(8):
+    # steps, this quarter's satisfaction questionnaire answered (its reminder).
+    with django_assert_max_num_queries(9):
         client.get("/")
-    assert_same_queries_with_more_rows(client, 8, add_rows)
+    assert_same_queries_with_more_rows(client, 9, add_rows)
 
 
 # --- ARS analyst ------------------------------------------------------------------------------
@@ -548,10 +551,12 @@ def patient_user(make_user, make_patient, make_professional, make_pathway):
     return user
 
 
-def test_patient_lands_on_their_record_and_the_read_is_audited(client, patient_user):
+def test_patient_lands_on_their_portal_and_the_read_is_audited(client, patient_user):
     response = log_in(client, patient_user)
+    assert response.request["PATH_INFO"] == reverse(
+        "portal:home", kwargs={"pk": patient_user.patient.pk}
+    )
     content = response.content.decode()
-    assert "Mon dossier" in content
     assert "LEROY" in content
     assert "MOREAU" in content
     assert "Jeanne Marie" in content
@@ -574,7 +579,7 @@ def test_patient_lands_on_their_record_and_the_read_is_audited(client, patient_u
 
 def test_patient_account_without_record_gets_a_polite_message(client, make_user):
     client.force_login(make_user(role=User.Role.PATIENT))
-    response = client.get("/")
+    response = client.get("/", follow=True)
     assert "pas encore relié à un dossier" in html.unescape(response.content.decode())
     assert not AuditEvent.objects.exists()
 
@@ -592,10 +597,12 @@ def test_patient_page_queries_do_not_grow(
         make_pathway(patient=patient)
 
     client.force_login(patient_user)
-    # Session, user, patient and GP, care team, pathways, audit event.
-    with django_assert_max_num_queries(6):
-        client.get("/")
-    assert_same_queries_with_more_rows(client, 6, add_rows)
+    home = reverse("portal:home", kwargs={"pk": patient.pk})
+    # Session, user, patient and GP (access check), audit event, care team, pathways and
+    # their coming steps, care plan, shared news.
+    with django_assert_max_num_queries(9):
+        client.get(home)
+    assert_same_queries_with_more_rows(client, 9, add_rows, home)
 
 
 # --- Every page ---------------------------------------------------------------------------
@@ -604,7 +611,7 @@ def test_patient_page_queries_do_not_grow(
 @pytest.mark.parametrize("role", User.Role.values)
 def test_pages_obey_the_content_security_policy(client, make_user, role):
     client.force_login(make_user(role=role))
-    response = client.get("/")
+    response = client.get("/", follow=True)  # patients: to their portal
     content = response.content.decode()
     assert "style=" not in content
     assert "<style" not in content
