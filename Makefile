@@ -49,7 +49,7 @@ format: install
 ## data: where the network does not serve it, it says so and audits nothing.
 PYPI_VULNERABILITY_DATA := https://pypi.org/pypi/pip/24.0/json
 audit: install
-	$(BIN)/bandit -c pyproject.toml --severity-level medium -r tsn patients pathways professionals
+	$(BIN)/bandit -c pyproject.toml --severity-level medium -r tsn patients pathways professionals portal
 	@if $(BIN)/python -c 'import urllib.request; urllib.request.urlopen("$(PYPI_VULNERABILITY_DATA)", timeout=15)' 2>/dev/null; then \
 		$(BIN)/pip-audit --requirement constraints.txt --no-deps --disable-pip --progress-spinner off --strict; \
 	else \
