@@ -24,6 +24,7 @@ from patients.services import record_professional_objection, withdraw_objection
 from portal.access import portal_patient, portal_records
 from portal.services import post_message_to_coordination
 from professionals.models import PractitionerRole, Professional
+from tsn.audit import record_access
 from tsn.audit_search import page_before
 from tsn.keyset import cursor_after, older_than, parse_cursor
 from tsn.models import AuditEvent
@@ -38,6 +39,14 @@ def records(request: HttpRequest) -> HttpResponse:
     patients = portal_records(request)
     if len(patients) == 1:
         return redirect("portal:home", pk=patients[0].pk)
+    if patients:  # their names are shown: a traced access, as the mentions list
+        record_access(
+            request=request,
+            action=AuditEvent.Action.READ,
+            object_type="portal_records",
+            patient_id=None,
+            object_id=str(len(patients)),
+        )
     return render(request, "portal/records.html", {"patients": patients})
 
 

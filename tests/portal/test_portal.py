@@ -10,7 +10,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from pathways.models import Step
-from patients.models import ConsentRecord, Document, LiaisonMessage, TimelineEvent
+from patients.models import Caregiver, ConsentRecord, Document, LiaisonMessage, TimelineEvent
 from portal.services import NO_COORDINATION
 from professionals.models import PractitionerRole
 from tsn.models import AuditEvent
@@ -72,6 +72,24 @@ def test_the_records_list_leads_to_the_users_record(client, portal):
     client.force_login(portal.users["the_patient"])
     response = client.get(reverse("portal:records"))
     assert response.url == url("home", portal)
+
+
+def test_a_caregiver_of_two_lists_both_records_and_the_listing_is_traced(client, portal):
+    caregiver = portal.users["authorised_caregiver"]
+    Caregiver.objects.create(
+        patient=portal.other_patient,
+        last_name="Roux",
+        first_name="Paul",
+        relationship="voisin",
+        user=caregiver,
+    )
+    client.force_login(caregiver)
+    response = client.get(reverse("portal:records"))
+    listed = [record.pk for record in response.context["patients"]]
+    assert sorted(listed) == sorted([portal.patient.pk, portal.other_patient.pk])
+    assert AuditEvent.objects.filter(
+        actor=caregiver, object_type="portal_records", object_id="2"
+    ).exists()
 
 
 def test_home_shows_the_team_the_coming_step_the_care_plan_and_shared_news(client, portal):
