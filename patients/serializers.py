@@ -114,6 +114,7 @@ class TimelineEventSerializer(serializers.ModelSerializer):
             "pathway",
             "corrects",
             "document",
+            "shared_with_patient",
         ]
 
     def get_document(self, event: TimelineEvent) -> int | None:
@@ -151,6 +152,11 @@ class TimelineEventInputSerializer(serializers.Serializer):
     body = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
     occurred_at = DateTimeField(
         required=False, help_text="Par défaut, maintenant ; avec son fuseau horaire."
+    )
+    shared_with_patient = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Sur le portail du patient et de ses aidants (définitif). Par défaut : non.",
     )
 
     def validate_occurred_at(self, value: datetime.datetime) -> datetime.datetime:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import exports, invitations, questionnaires, views
+from portal import exports, invitation_link, invitations, questionnaires, views
 
 app_name = "portal"
 
@@ -40,10 +40,11 @@ urlpatterns = [
         exports.export_download,
         name="export_download",
     ),
-    # Invitations (portal/invitations.py): the link of the e-mail (public), the page after
-    # it, and the referent coordinator's section of the care team page.
-    path("invitation/<str:key>/", invitations.invitation, name="invitation"),
-    path("bienvenue/", invitations.invitation_welcome, name="invitation_welcome"),
+    # Invitations: the link of the e-mail (public) and the page after it
+    # (portal/invitation_link.py), the referent coordinator's section of the care team page
+    # (portal/invitations.py).
+    path("invitation/<str:key>/", invitation_link.invitation, name="invitation"),
+    path("bienvenue/", invitation_link.invitation_welcome, name="invitation_welcome"),
     path("patients/<id:pk>/invitations/", invitations.invitations, name="invitations"),
     path(
         "patients/<id:pk>/invitations/patient/",
@@ -54,6 +55,11 @@ urlpatterns = [
         "patients/<id:pk>/invitations/aidants/<id:caregiver_pk>/",
         invitations.invite_caregiver,
         name="invite_caregiver",
+    ),
+    path(
+        "patients/<id:pk>/invitations/aidants/<id:caregiver_pk>/acces/",
+        invitations.caregiver_access,
+        name="caregiver_access",
     ),
     path(
         "patients/<id:pk>/invitations/<id:invitation_pk>/annulation/",

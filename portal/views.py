@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from professionals.models import PractitionerRole, Professional
 from tsn.audit import record_access
 from tsn.audit_search import page_before
 from tsn.keyset import cursor_after, older_than, parse_cursor
-from tsn.models import AuditEvent
+from tsn.models import AuditEvent, User
 from tsn.periods import in_effect_on
 
 TIMELINE_PAGE_SIZE = 20
@@ -73,9 +73,10 @@ def _action(request: HttpRequest) -> str:
     return AuditEvent.Action.UPDATE if request.method == "POST" else AuditEvent.Action.READ
 
 
-def _is_the_patient(request: HttpRequest, patient: Patient) -> bool:
-    """The patient themself, not a caregiver: who accessed and objections are theirs."""
-    return patient.user_id == request.user.pk
+def _is_the_patient(user: User, patient: Patient) -> bool:
+    """The patient themself, not a caregiver: objections are theirs (403 for a caregiver, as
+    for who accessed the record)."""
+    return patient.user_id == user.pk
 
 
 def home(request: HttpRequest, pk: int) -> HttpResponse:
@@ -106,7 +107,7 @@ def home(request: HttpRequest, pk: int) -> HttpResponse:
         "portal/home.html",
         {
             "patient": patient,
-            "is_the_patient": _is_the_patient(request, patient),
+            "is_the_patient": _is_the_patient(request.user, patient),
             "team": _care_team(patient),
             "pathways": pathways,
             "care_plan": _current_care_plan(patient),
@@ -279,16 +280,12 @@ class ObjectionForm(forms.Form):
         ).order_by("last_name", "first_name")
 
 
-def _patient_only(request: HttpRequest, patient: Patient) -> None:
-    if not _is_the_patient(request, patient):
-        raise Http404
-
-
 def objections(request: HttpRequest, pk: int) -> HttpResponse:
     """The patient objects to a named professional of their team seeing the record (from
     their next request on), and withdraws an objection."""
-    patient = portal_patient(request, pk, object_type="consent", action=_action(request))
-    _patient_only(request, patient)
+    patient = portal_patient(
+        request, pk, also=_is_the_patient, object_type="consent", action=_action(request)
+    )
     team = _care_team(patient)
     form = ObjectionForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
@@ -319,8 +316,9 @@ def objections(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def objection_withdraw(request: HttpRequest, pk: int, objection_pk: int) -> HttpResponse:
-    patient = portal_patient(request, pk, object_type="consent", action=AuditEvent.Action.UPDATE)
-    _patient_only(request, patient)
+    patient = portal_patient(
+        request, pk, also=_is_the_patient, object_type="consent", action=AuditEvent.Action.UPDATE
+    )
     objection = get_object_or_404(
         ConsentRecord,
         pk=objection_pk,

@@ -67,6 +67,17 @@ def _eager_celery(settings):
 
 
 @pytest.fixture
+def real_worker(settings, tmp_path):
+    """A real `celery worker` process on the test database, its own broker, and the test's
+    MEDIA_ROOT (tmp_path) for the files it writes (tests marked transaction=True)."""
+    from tests.worker import running_worker
+
+    settings.MEDIA_ROOT = tmp_path
+    with running_worker(tmp_path, MEDIA_ROOT=str(tmp_path)) as process:
+        yield process
+
+
+@pytest.fixture
 def make_user(db):
     def make(role: str = User.Role.PROFESSIONAL, **fields) -> User:
         n = next(_sequence)

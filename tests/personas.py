@@ -27,8 +27,9 @@ from patients.models import (
     Patient,
     TimelineEvent,
 )
+from portal.models import DataExport, PortalInvitation
 from professionals.models import Organization, Professional, SupportService
-from tsn.models import User
+from tsn.models import SecretToken, User
 
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
@@ -208,6 +209,26 @@ def objects(world, settings, tmp_path):
     step = Step.objects.create(pathway=pathway, template_step=step_template)
     care_plan = CarePlan.objects.create(patient=patient, current_version=1)
     care_plan.versions.create(number=1, author=world.users["team_member"])
+    # Enrolled a month ago: the portal's "after inclusion" questionnaire is due.
+    Pathway.objects.filter(pk=pathway.pk).update(
+        enrolled_on=timezone.localdate() - datetime.timedelta(days=30)
+    )
+    export = DataExport.objects.create(
+        patient=patient, requested_by=world.users["the_patient"], status=DataExport.Status.READY
+    )
+    export.file.save("matrix.zip", ContentFile(b"PK\x05\x06" + bytes(18)), save=True)
+    coordinator = world.users["coordinator_following"]
+    caregiver_without_account = Caregiver.objects.create(
+        patient=patient, last_name="Roux", first_name="Lise", relationship="fille"
+    )
+    invitation = PortalInvitation.objects.create(
+        patient=patient,
+        caregiver=caregiver_without_account,
+        email="lise.roux@exemple.fr",
+        key_hash=SecretToken.hash("matrix"),
+        created_by=coordinator,
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
     return {
         "pathway_pk": pathway.pk,
         "step_pk": step.pk,
@@ -225,4 +246,11 @@ def objects(world, settings, tmp_path):
             question="Faut-il adapter le traitement diurétique ?",
             answer_by=timezone.now() + datetime.timedelta(days=7),
         ).pk,
+        # The portal's.
+        "moment": "inclusion",
+        "objection_pk": objection.pk,
+        "export_pk": export.pk,
+        "caregiver_pk": patient.caregivers.get(user=world.users["authorised_caregiver"]).pk,
+        "caregiver_without_account_pk": caregiver_without_account.pk,
+        "invitation_pk": invitation.pk,
     }

@@ -2,6 +2,8 @@
 main role, on a seeded record; no server error, no answer outside the schema (status,
 content type, headers, body), authentication never ignored."""
 
+import zlib
+
 import hypothesis
 import pytest
 import schemathesis
@@ -9,6 +11,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.meta import TestPhase
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -76,7 +79,12 @@ def test_the_api_keeps_to_its_schema(case, world, objects, role_keys, settings, 
             name: objects[key] for name, key in SEEDED.items()
         }
         for name in case.path_parameters:
-            if name in seeded and hash(repr(case.query)) % 2 == 0:
+            if name in seeded and zlib.crc32(repr(case.query).encode()) % 2 == 0:
                 case.path_parameters[name] = seeded[name]
-    for key in role_keys.values():
+    keys = list(role_keys.values())
+    if case.meta is not None and case.meta.phase.name == TestPhase.COVERAGE:
+        # The coverage phase enumerates every case the schema defines (a hundred and more per
+        # operation): each goes as one role, the roles taking turns, not as all five.
+        keys = [keys[zlib.crc32(case.as_curl_command().encode()) % len(keys)]]
+    for key in keys:
         case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)

@@ -3,6 +3,7 @@ its broker (a private Redis server when the suite runs against Redis, as in CI, 
 filesystem broker of the demo), and an SMTP server that records what it receives."""
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -153,6 +154,22 @@ def stop_worker(process: subprocess.Popen) -> str:
         process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
     return output
+
+
+@contextlib.contextmanager
+def running_worker(tmp_path: Path, **env: str):
+    """A broker of its own and a `celery worker` on it for the block (tasks leave this
+    process instead of running eagerly); the test fails if the worker printed a traceback."""
+    broker = Broker(tmp_path)
+    broker.start()
+    app.conf.task_always_eager = False
+    process = start_worker(broker, **env)
+    try:
+        yield process
+    finally:
+        output = stop_worker(process)
+        broker.close()
+    assert "Traceback" not in output, output
 
 
 @dataclass

@@ -161,6 +161,6 @@ urlpatterns = authenticated_by_the_api(
             name="directory_service",
         ),
         # Last: any other address under /api/ is a JSON 404, not Django's HTML page.
-        re_path(r"^(?P<path>.*)$", no_such_endpoint),
+        re_path(r"^(?P<path>[\s\S]*)$", no_such_endpoint),
     ]
 )

@@ -25,6 +25,6 @@ urlpatterns = authenticated_by_the_api(
             views.Read.as_view(),
             name="read",
         ),
-        re_path(r"^(?P<path>.*)$", views.Unknown.as_view(), name="unknown"),
+        re_path(r"^(?P<path>[\s\S]*)$", views.Unknown.as_view(), name="unknown"),
     ]
 )

@@ -19,8 +19,7 @@ from pathways.services import evaluation as evaluation_service
 from pathways.services.evaluation import request_report
 from patients.models import Patient, TimelineEvent
 from tests.conftest import valid_nir
-from tests.worker import Broker, start_worker, stop_worker, wait_until
-from tsn.celery import app
+from tests.worker import wait_until
 from tsn.models import AuditEvent, User
 
 Status = EvaluationReport.Status
@@ -248,23 +247,13 @@ def test_the_command_writes_the_pdf_and_the_csv(world, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_report_is_built_by_a_real_worker(client, world, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    broker = Broker(tmp_path)
-    broker.start()
-    app.conf.task_always_eager = False
-    worker = start_worker(broker, MEDIA_ROOT=str(tmp_path))
-    try:
-        client.force_login(world.users["ars_analyst"])
-        _ask(client)
-        report = EvaluationReport.objects.get()
-        assert wait_until(
-            lambda: EvaluationReport.objects.filter(pk=report.pk, status=Status.DONE).exists()
-        )
-    finally:
-        output = stop_worker(worker)
-        broker.close()
-    assert "Traceback" not in output, output
+def test_the_report_is_built_by_a_real_worker(client, world, real_worker, tmp_path):
+    client.force_login(world.users["ars_analyst"])
+    _ask(client)
+    report = EvaluationReport.objects.get()
+    assert wait_until(
+        lambda: EvaluationReport.objects.filter(pk=report.pk, status=Status.DONE).exists()
+    )
     report.refresh_from_db()
     assert (tmp_path / report.pdf.name).read_bytes().startswith(b"%PDF")
 

@@ -5,6 +5,9 @@ Expected answers derive from the policy table of test_access.py (who sees, who w
 (or whose access log one may not read), the login page for anonymous visitors. Each
 request that reaches the access check leaves exactly one audit event with the matching
 outcome. A meta-test fails when a patient-scoped route is missing from the table.
+
+The portal's pages are for patient accounts: any other account gets 404 before the access
+check (no record is read, so nothing to trace).
 """
 
 import pytest
@@ -15,8 +18,12 @@ from tsn.models import AuditEvent
 
 ALLOW, FORBID, HIDE, LOGIN = "allow", "forbid", "hide", "login"
 
-# route name -> (HTTP method, what it needs: "read", "write", "access_log", "break_glass",
-# "care_plan_validation", "clinical_read": a page for the territory's professionals only)
+# route name -> (HTTP method, what it needs, and optionally {URL argument: key of the
+# `objects` fixture} where the argument's name alone does not say which object). Needs:
+# "read", "write", "access_log", "break_glass", "care_plan_validation", "clinical_read" (a
+# page for the territory's professionals only), "portal" (the patient and their caregivers),
+# "portal_patient_only" (the patient themself), "own_export" (the archive of whom asked for
+# it: the patient's), "portal_invitation" (the referent coordinators).
 ROUTES = {
     "patients:detail": ("get", "read"),
     "patients:timeline": ("get", "read"),
@@ -53,7 +60,32 @@ ROUTES = {
     "pathways:tele_expertise_cancel": ("post", "write"),
     "pathways:monitoring": ("get", "read"),
     "pathways:patient_orientation": ("get", "clinical_read"),
+    "portal:home": ("get", "portal"),
+    "portal:questionnaires": ("get", "portal"),
+    "portal:questionnaire": ("get", "portal"),
+    "portal:care_plan": ("get", "portal"),
+    "portal:timeline": ("get", "portal"),
+    "portal:documents": ("get", "portal"),
+    "portal:conversation": ("post", "portal"),
+    "portal:access_log": ("get", "portal_patient_only"),
+    "portal:access_log_pdf": ("get", "portal_patient_only"),
+    "portal:objections": ("get", "portal_patient_only"),
+    "portal:objection_withdraw": ("post", "portal_patient_only"),
+    "portal:exports": ("post", "portal"),
+    "portal:export_status": ("get", "own_export"),
+    "portal:export_download": ("get", "own_export"),
+    "portal:invitations": ("get", "portal_invitation"),
+    "portal:invite_patient": ("post", "portal_invitation"),
+    "portal:invite_caregiver": (
+        "post",
+        "portal_invitation",
+        {"caregiver_pk": "caregiver_without_account_pk"},
+    ),
+    "portal:caregiver_access": ("post", "portal_invitation"),
+    "portal:revoke_invitation": ("post", "portal_invitation"),
 }
+PORTAL_NEEDS = {"portal", "portal_patient_only", "own_export"}
+PORTAL_USERS = {"the_patient", "another_patient", "authorised_caregiver", "expired_caregiver"}
 ACCESS_LOG_READERS = {"coordinator_following", "the_patient"}
 CLINICAL = {
     "team_member",
@@ -75,8 +107,16 @@ def expected(persona: str, need: str) -> str:
         return LOGIN
     if need == "break_glass":
         return ALLOW if persona in CLINICAL else HIDE
-    if not SEES_THE_PATIENT[persona]:
+    if not SEES_THE_PATIENT[persona] or (need in PORTAL_NEEDS and persona not in PORTAL_USERS):
         return HIDE
+    if need == "portal":
+        return ALLOW
+    if need == "portal_patient_only":
+        return ALLOW if persona == "the_patient" else FORBID
+    if need == "own_export":
+        return ALLOW if persona == "the_patient" else HIDE
+    if need == "portal_invitation":
+        return ALLOW if persona == "coordinator_following" else FORBID
     if need == "clinical_read":
         return ALLOW if persona in CLINICAL else HIDE
     if need == "write":
@@ -94,14 +134,32 @@ def outcome_of(response) -> str:
     return {403: FORBID, 404: HIDE}.get(response.status_code, ALLOW)
 
 
+def expected_trace(persona: str, need: str, want: str) -> str | None:
+    """The outcome of the access check's audit event, None where none is expected."""
+    if want == LOGIN or need == "break_glass":
+        return None
+    if need == "clinical_read" and persona not in CLINICAL:
+        return None
+    if need in PORTAL_NEEDS and persona not in PORTAL_USERS:
+        return None
+    if need == "own_export" and SEES_THE_PATIENT[persona]:
+        # A caregiver may open the record, not the archive the patient asked for (404).
+        return AuditEvent.Outcome.ALLOWED
+    return AuditEvent.Outcome.ALLOWED if want == ALLOW else AuditEvent.Outcome.DENIED
+
+
 def route_url(name: str, pk: int, objects: dict) -> str:
     pattern = _patient_routes()[name]
-    kwargs = {"pk": pk} | {key: objects[key] for key in pattern.pattern.converters if key != "pk"}
+    _method, _need, *rest = ROUTES[name]
+    keys = rest[0] if rest else {}
+    kwargs = {"pk": pk} | {
+        key: objects[keys.get(key, key)] for key in pattern.pattern.converters if key != "pk"
+    }
     return reverse(name, kwargs=kwargs)
 
 
 # The URL namespaces whose routes take a patient's id as `pk`.
-PATIENT_SCOPED_NAMESPACES = ("patients", "pathways")
+PATIENT_SCOPED_NAMESPACES = ("patients", "pathways", "portal")
 
 
 def _patient_routes() -> dict[str, URLPattern]:
@@ -123,7 +181,7 @@ def test_every_patient_scoped_route_is_in_the_table():
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("persona", SEES_THE_PATIENT)
 def test_route_answers_each_persona_and_audits_it(client, world, objects, route, persona):
-    method, need = ROUTES[route]
+    method, need, *_keys = ROUTES[route]
     user = world.users[persona]
     if user is not None:
         client.force_login(user)
@@ -134,16 +192,10 @@ def test_route_answers_each_persona_and_audits_it(client, world, objects, route,
 
     checks = AuditEvent.objects.filter(pk__gt=0).order_by("pk")[before:]
     access_checks = [e for e in checks if e.actor == user and e.patient_id == world.patient.pk]
-    if (
-        want == LOGIN
-        or need == "break_glass"
-        or (need == "clinical_read" and persona not in CLINICAL)
-    ):
+    trace = expected_trace(persona, need, want)
+    if trace is None:
         assert access_checks == []  # no access check happened: nothing to trace
         return
-    first = access_checks[0]
-    assert first.outcome == (
-        AuditEvent.Outcome.ALLOWED if want == ALLOW else AuditEvent.Outcome.DENIED
-    )
+    assert access_checks[0].outcome == trace
     if want != ALLOW or method == "get":
         assert len(access_checks) == 1

@@ -170,6 +170,21 @@ def test_posting_a_note_writes_the_timeline_as_the_tokens_user(client, world, gp
     assert AuditEvent.objects.filter(
         object_type="timeline_event", object_id=str(event.pk), action="create"
     ).exists()
+    assert event.shared_with_patient is False and response.json()["shared_with_patient"] is False
+
+
+def test_a_note_posted_shared_reaches_the_patients_portal(client, world, gp_key):
+    response = client.post(
+        reverse("api:timeline", args=[world.patient.pk]),
+        {"kind": "note", "title": "Prochain rendez-vous le 3", "shared_with_patient": True},
+        content_type="application/json",
+        **bearer(gp_key),
+    )
+    assert response.status_code == 201
+    assert response.json()["shared_with_patient"] is True
+    client.force_login(world.users["the_patient"])
+    portal = client.get(reverse("portal:timeline", args=[world.patient.pk]))
+    assert "Prochain rendez-vous le 3" in portal.content.decode()
 
 
 def test_invalid_input_lists_every_error_in_french_and_english(client, world, gp_key):
@@ -402,3 +417,17 @@ def test_the_care_team_lists_current_and_past_members(client, world, gp_key):
             "professional_id", flat=True
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type"),
+    [
+        ("/api/alerts/x%0Ay/resolve/", "application/json"),
+        ("/api/nulle-part/%0A/", "application/json"),
+        ("/fhir/Patient/x%0Ay", "application/fhir+json"),
+    ],
+)
+def test_an_address_with_a_line_break_is_a_machine_readable_404(client, url, content_type):
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith(content_type)

@@ -35,7 +35,7 @@ from portal.tasks import build_data_export_task, purge_data_exports_task
 from professionals.models import Organization, PractitionerRole, Professional
 from tests.conftest import valid_nir
 from tests.pathways.test_fhir import measure, record_fixture  # noqa: F401 (the `record` fixture)
-from tests.worker import Broker, start_worker, stop_worker, wait_until
+from tests.worker import wait_until
 from tsn.celery import app
 from tsn.logging import formatter
 from tsn.models import AuditEvent
@@ -303,7 +303,7 @@ def test_a_failed_build_keeps_no_file_says_so_in_french_and_logs_ids_only(
 ):
     patient = full["patient"]
 
-    def broken(record):
+    def broken(record, **kwargs):
         raise RuntimeError(f"police introuvable pour {patient.birth_last_name}")
 
     caplog.set_level(logging.INFO)
@@ -497,23 +497,11 @@ def test_building_costs_the_same_number_of_queries_whatever_the_record_size(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_archive_is_built_by_a_real_worker(client, world, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    broker = Broker(tmp_path)
-    broker.start()
-    app.conf.task_always_eager = False
-    worker = start_worker(broker, MEDIA_ROOT=str(tmp_path))
-    try:
-        client.force_login(world.users["the_patient"])
-        _ask(client, world.patient)
-        export = DataExport.objects.get()
-        assert wait_until(
-            lambda: DataExport.objects.filter(pk=export.pk, status=Status.READY).exists()
-        )
-    finally:
-        output = stop_worker(worker)
-        broker.close()
-    assert "Traceback" not in output, output
+def test_the_archive_is_built_by_a_real_worker(client, world, real_worker, tmp_path):
+    client.force_login(world.users["the_patient"])
+    _ask(client, world.patient)
+    export = DataExport.objects.get()
+    assert wait_until(lambda: DataExport.objects.filter(pk=export.pk, status=Status.READY).exists())
     export.refresh_from_db()
     with zipfile.ZipFile(tmp_path / export.file.name) as zipped:
         assert "synthese.pdf" in zipped.namelist()

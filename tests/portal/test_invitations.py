@@ -1,6 +1,7 @@
-"""Invitations to the portal (portal/invitations.py): a referent coordinator invites the
-patient or a caregiver by e-mail; the link, expiring and single-use, opens an account once
-the patient's birth date is confirmed, and tells nothing about the record before."""
+"""Invitations to the portal (portal/invitations.py, portal/invitation_link.py): a referent
+coordinator invites the patient or a caregiver by e-mail; the link, expiring and
+single-use, opens an account once the patient's birth date is confirmed, and tells nothing
+about the record before."""
 
 import datetime
 import hashlib
@@ -283,6 +284,94 @@ def test_a_patient_with_an_account_is_not_invited(
     response = client.post(_invite_patient_url(world), {"patient-email": "x@exemple.fr"})
     assert response.status_code == 400
     assert not PortalInvitation.objects.exists()
+
+
+def _access_url(world, first_name: str) -> str:
+    caregiver = world.patient.caregivers.get(first_name=first_name)
+    return reverse(
+        "portal:caregiver_access", kwargs={"pk": world.patient.pk, "caregiver_pk": caregiver.pk}
+    )
+
+
+def test_the_coordinator_gives_back_an_ended_access_without_a_new_invitation(client, world):
+    # Anne Roux has a portal account; her access ended yesterday.
+    anne = world.patient.caregivers.get(first_name="Anne")
+    home = reverse("portal:home", kwargs={"pk": world.patient.pk})
+    client.force_login(world.users["expired_caregiver"])
+    assert client.get(home).status_code == 404
+
+    coordinator = world.users["coordinator_following"]
+    client.force_login(coordinator)
+    section = client.get(reverse("portal:invitations", kwargs={"pk": world.patient.pk}))
+    text = section.content.decode()
+    assert "Accès terminé le" in text
+    assert _access_url(world, "Anne") in text
+    until = timezone.localdate() + datetime.timedelta(days=30)
+    response = client.post(
+        _access_url(world, "Anne"), {f"aidant-{anne.pk}-access_until": until.isoformat()}
+    )
+    assert response.status_code == 302
+    anne.refresh_from_db()
+    assert anne.access_until == until
+    assert not PortalInvitation.objects.exists()  # she keeps her account
+    assert AuditEvent.objects.filter(
+        actor=coordinator,
+        patient_id=world.patient.pk,
+        object_type="portal_invitation",
+        object_id=f"caregiver:{anne.pk}",
+        action=AuditEvent.Action.UPDATE,
+    ).exists()
+    client.force_login(world.users["expired_caregiver"])
+    assert client.get(home).status_code == 200
+
+
+def test_the_coordinator_ends_a_caregivers_access_at_once(client, world):
+    home = reverse("portal:home", kwargs={"pk": world.patient.pk})
+    client.force_login(world.users["authorised_caregiver"])
+    assert client.get(home).status_code == 200
+    client.force_login(world.users["coordinator_following"])
+    assert client.post(_access_url(world, "Paul"), {"end": "1"}).status_code == 302
+    paul = world.patient.caregivers.get(first_name="Paul")
+    assert paul.access_until < timezone.localdate()
+    client.force_login(world.users["authorised_caregiver"])
+    assert client.get(home).status_code == 404
+
+
+def test_an_access_end_date_in_the_past_is_refused_in_french(client, world):
+    paul = world.patient.caregivers.get(first_name="Paul")
+    client.force_login(world.users["coordinator_following"])
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    response = client.post(
+        _access_url(world, "Paul"), {f"aidant-{paul.pk}-access_until": yesterday.isoformat()}
+    )
+    assert response.status_code == 400
+    assert "aujourd&#x27;hui au plus tôt" in response.content.decode()
+    paul.refresh_from_db()
+    assert paul.access_until is None
+
+
+def test_a_caregiver_with_an_account_is_not_invited_again(client, world):
+    paul = world.patient.caregivers.get(first_name="Paul")
+    client.force_login(world.users["coordinator_following"])
+    url = reverse(
+        "portal:invite_caregiver", kwargs={"pk": world.patient.pk, "caregiver_pk": paul.pk}
+    )
+    response = client.post(
+        url,
+        {f"aidant-{paul.pk}-email": "p@exemple.fr", f"aidant-{paul.pk}-access_until": "2099-01-01"},
+    )
+    assert response.status_code == 404
+    assert not PortalInvitation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("team_member", 403), ("authorised_caregiver", 403), ("outsider", 404)],
+)
+def test_only_a_referent_coordinator_changes_a_caregivers_access(client, world, persona, status):
+    client.force_login(world.users[persona])
+    assert client.post(_access_url(world, "Paul"), {"end": "1"}).status_code == status
+    assert world.patient.caregivers.get(first_name="Paul").access_until is None
 
 
 def test_the_email_is_not_sent_for_an_invitation_revoked_meanwhile(

@@ -282,7 +282,7 @@ def test_only_the_patient_records_objections(client, portal):
     nurse = portal.users["read_only_member"]
     client.force_login(portal.users["authorised_caregiver"])
     response = client.post(url("objections", portal), {"professional": nurse.professional.pk})
-    assert response.status_code == 404
+    assert response.status_code == 403
     assert not ConsentRecord.objects.filter(professional=nurse.professional).exists()
 
 

@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
-from tests.worker import Broker, start_worker, stop_worker, wait_until
+from tests.worker import wait_until
 from tsn.celery import app
 from tsn.tasks import clear_expired_sessions_task
 
@@ -45,19 +45,6 @@ def test_clearing_sessions_drops_the_session_list_entries_of_gone_sessions(make_
 def test_beat_schedule_is_in_code():
     entry = app.conf.beat_schedule["clear-expired-sessions"]
     assert entry["task"] == clear_expired_sessions_task.name
-
-
-@pytest.fixture
-def real_worker(tmp_path):
-    """A `celery worker` process on the test database and its own broker."""
-    broker = Broker(tmp_path)
-    broker.start()
-    app.conf.task_always_eager = False
-    process = start_worker(broker)
-    yield process
-    output = stop_worker(process)
-    broker.close()
-    assert "Traceback" not in output, output
 
 
 @pytest.mark.django_db(transaction=True)

@@ -35,7 +35,7 @@ PUBLIC_ROUTES = {
     "openid_connect_callback",
     "socialaccount_login_cancelled",
     "socialaccount_signup",
-    # The link of a portal invitation's e-mail (portal/invitations.py): its secret key is the
+    # The link of a portal invitation's e-mail (portal/invitation_link.py): its secret key is the
     # credential; it opens an account once the patient's birth date is confirmed.
     "invitation",
 }
