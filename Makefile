@@ -7,7 +7,7 @@ DEMO_SCALE ?= 0.01
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install lint format audit stop messages lock clean bench
+.PHONY: demo test install lint format audit stop messages lock clean bench screenshots
 
 ## demo: install, migrate, seed the demo territory once, run web + Celery worker + beat
 # The demo accounts log in with their password (medecin@demo.tsn.test also with a TOTP code:
@@ -55,6 +55,11 @@ audit: install
 	else \
 		echo "pip-audit: NOT RUN, PyPI's vulnerability data ($(PYPI_VULNERABILITY_DATA)) is out of reach from this network"; \
 	fi
+
+## screenshots: refresh the README's pictures (docs/screenshots/) by running the browser
+## journeys (Debian's chromium and poppler-utils: apt-get install chromium poppler-utils)
+screenshots: install
+	TSN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser
 
 ## stop: stop the embedded PostgreSQL server (it outlives the commands that start it)
 stop:

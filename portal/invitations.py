@@ -29,6 +29,7 @@ from patients.models import Caregiver, Patient
 from portal.mail import send_invitation_task
 from portal.models import PortalInvitation
 from tsn.models import SecretToken, User
+from tsn.widgets import DateInput
 
 # Wrong birth dates typed on one link before it is spent.
 MAX_FAILED_ATTEMPTS = 5
@@ -181,8 +182,8 @@ def set_caregiver_access(*, caregiver: Caregiver, access_until: datetime.date | 
 # --- Forms ---------------------------------------------------------------------------------
 
 
-def date_input() -> forms.DateInput:
-    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "form-control"})
+def date_input() -> DateInput:
+    return DateInput(attrs={"class": "form-control"})
 
 
 def email_input(**attrs: object) -> forms.EmailInput:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tsn.keyset import Cursor, cursor_after, older_than
 from tsn.models import AuditEvent
+from tsn.widgets import DateInput
 
 PAGE_SIZE = 100
 
@@ -37,12 +38,12 @@ class AuditSearchForm(forms.Form):
     since = forms.DateField(
         label=_("Depuis le"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        widget=DateInput(attrs={"class": "form-control"}),
     )
     until = forms.DateField(
         label=_("Jusqu'au"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        widget=DateInput(attrs={"class": "form-control"}),
     )
     break_glass_only = forms.BooleanField(
         label=_("Bris de glace seulement"),

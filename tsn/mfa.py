@@ -9,6 +9,7 @@ allauth asks the second factor at login for every account that has one.
 
 import base64
 import hashlib
+from urllib.parse import urlsplit
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.adapter import DefaultMFAAdapter
@@ -17,7 +18,7 @@ from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
 from tsn.models import User
@@ -101,9 +102,23 @@ class RequireMfa:
             return JsonResponse({"errors": [entry("mfa_required", french, english)]}, status=403)
         enrolment = reverse("mfa_index")
         if request.htmx:
+            if _on_enrolment_page(request):
+                # A fragment of the enrolment page itself (the bell's count): nothing to
+                # show; sending that page to enrolment would reload it without end.
+                return HttpResponse(status=204)
             return HttpResponse(headers={"HX-Redirect": enrolment})
         messages.warning(request, ENROL)
         return HttpResponseRedirect(enrolment)
+
+
+def _on_enrolment_page(request: HttpRequest) -> bool:
+    """Whether an htmx request comes from one of the pages still reachable without a
+    second factor (its HX-Current-URL)."""
+    path = urlsplit(request.htmx.current_url_abs_path or "").path
+    try:
+        return resolve(path).url_name in ENROLMENT_URL_NAMES
+    except Resolver404:
+        return False
 
 
 def _fernet_key(secret_key: str) -> bytes:

@@ -37,3 +37,14 @@ class PlainSelect(forms.Select):
         )
         final_attrs = self.build_attrs(self.attrs, attrs)
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(final_attrs), body)
+
+
+class DateInput(forms.DateInput):
+    """A browser's date picker (<input type="date">). Its value is always ISO (2026-01-31),
+    whatever the language: with the French format (31/01/2026), the browser would show an
+    empty field and a form sent back as it is would lose the date."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")

@@ -27,6 +27,7 @@ from patients.models import CareTeamMember, Patient
 from professionals.models import Professional
 from tsn.models import AuditEvent
 from tsn.periods import in_effect_on
+from tsn.widgets import DateInput
 
 Version = CarePlanVersion
 TEXTAREA = {"rows": 3, "class": "form-control"}
@@ -49,7 +50,7 @@ class CarePlanForm(forms.Form):
     next_review_on = forms.DateField(
         label=_("Prochaine révision"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        widget=DateInput(attrs={"class": "form-control"}),
     )
     preferences = forms.CharField(
         label=_("Préférences et projet du patient"),
@@ -118,7 +119,7 @@ class ActionForm(forms.Form):
     due_on = forms.DateField(
         label=_("Pour le"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        widget=DateInput(attrs={"class": "form-control"}),
     )
 
     def __init__(self, *args, people, **kwargs) -> None:

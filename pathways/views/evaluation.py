@@ -20,7 +20,7 @@ from pathways.models import EvaluationReport, PathwayTemplate
 from pathways.services.evaluation import request_report
 from tsn.audit import record_access
 from tsn.models import AuditEvent, Commune
-from tsn.widgets import PlainSelect
+from tsn.widgets import DateInput, PlainSelect
 
 RECENT_REPORTS = 50
 
@@ -42,11 +42,11 @@ def _scopes() -> list:
 class ReportForm(forms.Form):
     start = forms.DateField(
         label=gettext_lazy("Du"),
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "form-control"}),
+        widget=DateInput(attrs={"class": "form-control"}),
     )
     end = forms.DateField(
         label=gettext_lazy("Au"),
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date", "class": "form-control"}),
+        widget=DateInput(attrs={"class": "form-control"}),
     )
     scope = forms.ChoiceField(
         label=gettext_lazy("Périmètre"),

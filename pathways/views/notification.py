@@ -22,6 +22,7 @@ from pathways.services.notification import (
 from tsn.audit import record_access
 from tsn.keyset import cursor_after, parse_cursor
 from tsn.models import AuditEvent, User
+from tsn.widgets import DateInput
 
 PAGE_SIZE = 30
 
@@ -103,8 +104,8 @@ class PreferenceForm(forms.ModelForm):
         widgets = {
             "quiet_start": forms.TimeInput(attrs={"type": "time"}),
             "quiet_end": forms.TimeInput(attrs={"type": "time"}),
-            "absent_from": forms.DateInput(attrs={"type": "date"}),
-            "absent_until": forms.DateInput(attrs={"type": "date"}),
+            "absent_from": DateInput(),
+            "absent_until": DateInput(),
         }
 
     def __init__(self, *args, user: User, **kwargs) -> None:

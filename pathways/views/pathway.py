@@ -28,6 +28,7 @@ from patients.models import CareTeamMember, Patient
 from patients.views.team import ProfessionalChoiceField
 from professionals.models import Professional, SupportService
 from tsn.periods import in_effect_on
+from tsn.widgets import DateInput
 
 
 class EnrolmentForm(forms.Form):
@@ -59,7 +60,7 @@ class EnrolmentForm(forms.Form):
     )
     enrolled_on = forms.DateField(
         label=_("Date d'inclusion"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        widget=DateInput(attrs={"class": "form-control"}),
     )
 
 

@@ -24,6 +24,7 @@ from patients.models import ConsentRecord, Patient, SeenMark, TimelineEvent
 from patients.services import add_timeline_event, mark_entered_in_error, mark_seen
 from professionals.models import Organization
 from tsn.keyset import cursor_after, older_than, parse_cursor
+from tsn.widgets import DateInput
 
 PAGE_SIZE = 50
 # The pathways shown in the band, with their referent coordinators.
@@ -59,13 +60,19 @@ class TimelineFilterForm(forms.Form):
     start = forms.DateField(
         label=_("Du"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
     )
     end = forms.DateField(
         label=_("Au"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Ids of its own: the record's page also shows the event form, whose "kind" field
+        # would otherwise share its id (and its label would name the wrong field).
+        kwargs.setdefault("auto_id", "filtre_%s")
+        super().__init__(*args, **kwargs)
 
     def filter(self, events: QuerySet[TimelineEvent]) -> QuerySet[TimelineEvent]:
         """`events` narrowed by the valid filters (an invalid one is ignored)."""
@@ -136,6 +143,11 @@ class DocumentForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "form-control"}),
         help_text=_("Par défaut, le nom du fichier."),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Ids of its own: its "title" would otherwise share the event form's id on the page.
+        kwargs.setdefault("auto_id", "document_%s")
+        super().__init__(*args, **kwargs)
 
 
 class CorrectionForm(forms.Form):

@@ -21,7 +21,8 @@
       move(1);
     } else if (event.key === "k") {
       move(-1);
-    } else if (event.key === "Enter" && row) {
+    } else if (event.key === "Enter" && target === row) {
+      // (On a link of the row, Enter follows that link: the patient's, say.)
       const link = row.querySelector("[data-worklist-open]");
       if (link) link.click();
     } else if (event.key === "x" && row) {

@@ -88,6 +88,19 @@ def test_htmx_and_api_requests_are_refused_until_enrolment(client, gp, mfa_requi
     assert api.json()["errors"][0]["code"] == "mfa_required"
 
 
+def test_an_htmx_fragment_of_the_enrolment_page_is_not_sent_to_enrolment(client, gp, mfa_required):
+    # The navigation bar's bell badge loads by htmx on every page, the enrolment page included:
+    # sending it to enrolment would reload that page without end.
+    client.force_login(gp)
+    on_enrolment = {"HX-Request": "true", "HX-Current-URL": "http://testserver/comptes/2fa/"}
+    bell = client.get(reverse("pathways:notification_badge"), headers=on_enrolment)
+    assert bell.status_code == 204
+    assert "HX-Redirect" not in bell.headers
+    elsewhere = {"HX-Request": "true", "HX-Current-URL": "http://testserver/patients/"}
+    bell = client.get(reverse("pathways:notification_badge"), headers=elsewhere)
+    assert bell.headers["HX-Redirect"] == reverse("mfa_index")
+
+
 def sent_to_enrolment(response) -> bool:
     return response.status_code == 302 and response.url == reverse("mfa_index")
 

@@ -1,9 +1,13 @@
-"""PlainSelect writes the same <select> as Django's Select, without a template per option."""
+"""PlainSelect writes the same <select> as Django's Select, without a template per option;
+DateInput gives a browser's date picker the ISO value it reads, in any language."""
+
+import datetime
 
 from django import forms
 from django.test.html import parse_html
+from django.utils import translation
 
-from tsn.widgets import PlainSelect
+from tsn.widgets import DateInput, PlainSelect
 
 CHOICES = [("", "Tous"), ("12", "Dr <Martin> & fils"), ("7", "Mme Roux")]
 
@@ -50,3 +54,21 @@ def test_groups_render_as_djangos_optgroups():
             str(GroupedReference(data)["kind"])
         )
     assert '<optgroup label="Établissements">' in str(Grouped({})["kind"])
+
+
+class Review(forms.Form):
+    next_review = forms.DateField(widget=DateInput(attrs={"class": "form-control"}))
+
+
+def test_a_date_picker_shows_its_initial_date_in_iso_whatever_the_language():
+    for language in ("fr", "en"):
+        with translation.override(language):
+            html = str(Review(initial={"next_review": datetime.date(2026, 1, 31)}))
+        assert 'type="date"' in html
+        assert 'value="2026-01-31"' in html
+
+
+def test_a_date_picker_reads_back_what_it_sends():
+    form = Review(data={"next_review": "2026-01-31"})
+    assert form.is_valid()
+    assert form.cleaned_data["next_review"] == datetime.date(2026, 1, 31)
