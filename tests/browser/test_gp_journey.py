@@ -331,4 +331,16 @@ def test_the_timeline_is_used_with_the_keyboard_alone(journey):
     expect(_events(page).filter(has_not_text=f" · {label}")).to_have_count(0)
     assert _event_ids(page) == _newest_ids(tab, patient_id, 2 * PAGE_SIZE, kind)
     assert page.url == address
+    # The focus went on to the first event loaded (its day's heading, or its list), not
+    # back to the top of the page.
+    first_loaded = _event_ids(page)[PAGE_SIZE]
+    assert page.evaluate(
+        """(first) => {
+            const focused = document.activeElement;
+            const event = document.getElementById(`evenement-${first}`);
+            const list = focused.tagName === "H3" ? focused.nextElementSibling : focused;
+            return list !== null && list.firstElementChild === event;
+        }""",
+        first_loaded,
+    )
     tab.check()
