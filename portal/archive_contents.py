@@ -5,6 +5,7 @@ logs: ids only.
 """
 
 import datetime
+import itertools
 from collections.abc import Iterable, Iterator
 
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
@@ -22,7 +23,8 @@ from patients.models import (
     Patient,
     TimelineEvent,
 )
-from professionals.models import OrganizationToken, PractitionerRole
+from portal.presenting import labelled_goals_and_actions, with_organisations
+from professionals.models import PractitionerRole
 from tsn.models import AuditEvent
 from tsn.periods import in_effect_on
 
@@ -137,41 +139,14 @@ class Record:
         its author practises, or the organisation whose machine made the request)."""
         if not self.with_access_log:
             return
-        events = AuditEvent.objects.filter(patient_id__in=self.ids)
-        prefix = f"{OrganizationToken.AUDIT_KIND}:"
-        labels = (
-            events.filter(actor__isnull=True, api_token__startswith=prefix)
-            .values_list("api_token", flat=True)
-            .distinct()
-        )
-        token_ids = [int(label.removeprefix(prefix)) for label in labels]
-        machines = {
-            f"{prefix}{token.pk}": token.organization.name
-            for token in OrganizationToken.objects.filter(pk__in=token_ids).select_related(
-                "organization"
-            )
-        }
-        roles = PractitionerRole.objects.select_related("organization").order_by(
-            "organization__name", "pk"
-        )
-        rows = (
-            events.select_related("actor__professional")
-            .prefetch_related(Prefetch("actor__professional__roles", queryset=roles))
+        events = (
+            AuditEvent.objects.filter(patient_id__in=self.ids)
+            .select_related("actor")
             .order_by("-occurred_at", "-pk")
+            .iterator(chunk_size=CHUNK)
         )
-        for event in rows.iterator(chunk_size=CHUNK):
-            event.organisations = _organisations(event, machines)
-            yield event
-
-
-def _organisations(event: AuditEvent, machines: dict[str, str]) -> str:
-    if event.actor is None:
-        return machines.get(event.api_token, "")
-    professional = getattr(event.actor, "professional", None)
-    if professional is None:
-        return ""
-    names = dict.fromkeys(role.organization.name for role in professional.roles.all())
-    return ", ".join(names)
+        for chunk in itertools.batched(events, CHUNK):
+            yield from with_organisations(list(chunk))
 
 
 def in_chunks(queryset: QuerySet) -> Iterator:
@@ -202,8 +177,6 @@ def summary_pdf(record: Record, *, retention_days: int) -> bytes:
     `retention_days`)."""
     patient = record.patient
     version = record.care_plan()
-    goal_statuses = dict(CarePlanVersion.GoalStatus.choices)
-    action_kinds = dict(CarePlanVersion.ActionKind.choices)
     context = {
         "patient": patient,
         "now": timezone.now(),
@@ -218,14 +191,7 @@ def summary_pdf(record: Record, *, retention_days: int) -> bytes:
         ]
         if version
         else [],
-        "goals": [
-            {**goal, "status_label": goal_statuses.get(goal.get("status"), "")}
-            for goal in (version.goals if version else [])
-        ],
-        "actions": [
-            {**action, "kind_label": action_kinds.get(action.get("kind"), "")}
-            for action in (version.actions if version else [])
-        ],
+        **labelled_goals_and_actions(version),
         "events": list(in_chunks(record.timeline())),
         "documents": list(in_chunks(record.documents())),
         "liaison_messages": list(in_chunks(record.liaison_messages())),

@@ -22,8 +22,9 @@ from patients.access import can_read_access_log
 from patients.models import CareTeamMember, ConsentRecord, Document, LiaisonMessage, Patient
 from patients.services import record_professional_objection, withdraw_objection
 from portal.access import portal_patient, portal_records
+from portal.presenting import labelled_goals_and_actions, with_organisations
 from portal.services import post_message_to_coordination
-from professionals.models import PractitionerRole, Professional
+from professionals.models import Professional
 from tsn.audit import record_access
 from tsn.audit_search import page_before
 from tsn.keyset import cursor_after, older_than, parse_cursor
@@ -120,22 +121,13 @@ def care_plan(request: HttpRequest, pk: int) -> HttpResponse:
     """The current care plan (PPCS) in plain words: goals, who does what, preferences."""
     patient = portal_patient(request, pk, object_type="care_plan")
     version = _current_care_plan(patient)
-    goal_statuses = dict(CarePlanVersion.GoalStatus.choices)
-    action_kinds = dict(CarePlanVersion.ActionKind.choices)
     return render(
         request,
         "portal/care_plan.html",
         {
             "patient": patient,
             "version": version,
-            "goals": [
-                {**goal, "status_label": goal_statuses.get(goal.get("status"), "")}
-                for goal in (version.goals if version else [])
-            ],
-            "actions": [
-                {**action, "kind_label": action_kinds.get(action.get("kind"), "")}
-                for action in (version.actions if version else [])
-            ],
+            **labelled_goals_and_actions(version),
         },
     )
 
@@ -210,23 +202,6 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _with_organisations(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Each event's `organisations`: where its author practises (one query for the page)."""
-    names: dict[int, list[str]] = {}
-    roles = (
-        PractitionerRole.objects.filter(
-            professional__user_id__in={event.actor_id for event in events if event.actor_id}
-        )
-        .values_list("professional__user_id", "organization__name")
-        .order_by("organization__name")
-    )
-    for user_id, name in roles:
-        names.setdefault(user_id, []).append(name)
-    for event in events:
-        event.organisations = ", ".join(names.get(event.actor_id, []))
-    return events
-
-
 def access_log(request: HttpRequest, pk: int) -> HttpResponse:
     """Who accessed my record: every trace, newest first (the patient's own page)."""
     patient = portal_patient(request, pk, also=can_read_access_log, object_type="access_log")
@@ -237,7 +212,7 @@ def access_log(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "portal/access_log.html",
-        {"patient": patient, "events": _with_organisations(events), "next_cursor": next_cursor},
+        {"patient": patient, "events": with_organisations(events), "next_cursor": next_cursor},
     )
 
 
@@ -257,7 +232,7 @@ def access_log_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     )
     pdf = render_pdf(
         "portal/access_log_pdf.html",
-        {"patient": patient, "events": _with_organisations(events), "now": timezone.now()},
+        {"patient": patient, "events": with_organisations(events), "now": timezone.now()},
         request,
     )
     response = HttpResponse(pdf, content_type="application/pdf")

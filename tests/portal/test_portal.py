@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from pathways.models import Step
 from patients.models import Caregiver, ConsentRecord, Document, LiaisonMessage, TimelineEvent
 from portal.services import NO_COORDINATION
-from professionals.models import PractitionerRole
+from professionals.models import OrganizationToken, PractitionerRole
 from tsn.models import AuditEvent
 
 
@@ -245,6 +245,23 @@ def test_the_patient_sees_who_accessed_with_role_organisation_and_break_glass_re
     assert AuditEvent.objects.filter(
         actor=portal.users["the_patient"], object_type="access_log_pdf", action="export"
     ).exists()
+
+
+def test_an_access_by_an_organisations_software_names_that_organisation(
+    client, portal, organization
+):
+    # A hospital's software reading the record with its organisation token (no person).
+    token, _key = OrganizationToken.issue(organization=organization, name="DPI")
+    AuditEvent.objects.create(
+        actor=None,
+        api_token=f"{OrganizationToken.AUDIT_KIND}:{token.pk}",
+        patient_id=portal.patient.pk,
+        object_type="timeline",
+        action=AuditEvent.Action.READ,
+        outcome=AuditEvent.Outcome.ALLOWED,
+    )
+    client.force_login(portal.users["the_patient"])
+    assert organization.name in client.get(url("access_log", portal)).content.decode()
 
 
 def test_a_caregiver_does_not_see_who_accessed(client, portal):
